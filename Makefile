@@ -1,0 +1,37 @@
+# `make run` and `make test` set everything up on a fresh machine.
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench install clean
+
+$(PYTHON):
+	python3 -m venv $(VENV)
+
+# Reinstall when setup.py changes.
+$(STAMP): setup.py | $(PYTHON)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PYTHON) -m alpacka.runner \
+		--config_file=alpacka/configs/shooting_random_cartpole.gin \
+		--config=Runner.episode_time_limit=50 \
+		--config=Runner.n_envs=8 \
+		--config=Runner.n_epochs=3 \
+		--output_dir=./out/quickstart
+
+test: $(STAMP)
+	$(PYTHON) -m pytest tests
+
+lint: $(STAMP)
+	$(PYTHON) -m pylint alpacka tests benchmarks
+
+bench: $(STAMP)
+	for script in benchmarks/*.py; do $(PYTHON) $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) out

@@ -1,0 +1,194 @@
+"""Agent base classes and the coroutine protocol.
+
+``Agent.solve(env, ...)`` is a generator. It yields requests and returns an
+Episode. A request is either a nested structure of arrays with a leading batch
+dimension (answered with the network's prediction for it) or a
+``data.NetworkRequest()`` (answered with ``(network_fn, params)``). Agents
+never call a network themselves, so a batch stepper can batch the requests of
+many agents into one network call.
+"""
+
+import types
+from typing import Any, Callable, Dict, Generator, Hashable, List, Optional
+
+import gymnasium
+import numpy as np
+
+from alpacka import data
+
+# What solve() and friends are: generators that yield requests.
+Coroutine = Generator[Any, Any, Any]
+
+
+def _set_attribute_path(obj: Any, path: str, value: Any) -> None:
+    *parents, name = path.split('.')
+    for parent in parents:
+        obj = getattr(obj, parent)
+    if not hasattr(obj, name):
+        raise AttributeError(
+            f'Parameter schedule path {path!r} does not name an attribute of '
+            f'{type(obj).__name__}.')
+    setattr(obj, name, value)
+
+
+def maybe_coroutine(result: Any) -> Coroutine:
+    """Runs ``result`` as a coroutine if it is one; otherwise returns it.
+
+    Lets a hook be either a generator function (that yields requests) or a
+    plain method: ``value = yield from maybe_coroutine(self.act(obs))``.
+    """
+    if isinstance(result, types.GeneratorType):
+        return (yield from result)
+    return result
+
+
+class Agent:
+    """Base class of agents.
+
+    Args:
+        parameter_schedules: ``{'attribute.path': fn(epoch)}``; before each
+            episode, each attribute is set to ``fn(epoch)``.
+    """
+
+    def __init__(self, parameter_schedules: Optional[Dict[str, Callable]] = None):
+        self._parameter_schedules = dict(parameter_schedules or {})
+        self._rng = np.random.default_rng()
+
+    def seed(self, seed: Optional[int]) -> None:
+        """Reseeds the agent's random generator (self._rng).
+
+        Args:
+            seed: The seed, or None for fresh entropy.
+        """
+        self._rng = np.random.default_rng(seed)
+
+    def _apply_schedules(self, epoch: Optional[int]) -> None:
+        if epoch is None:
+            return
+        for path, schedule in self._parameter_schedules.items():
+            _set_attribute_path(self, path, schedule(epoch))
+
+    def solve(self, env: gymnasium.Env, epoch: Optional[int] = None,
+              init_state: Optional[Hashable] = None,
+              time_limit: Optional[int] = None) -> Coroutine:
+        """Plays one episode. A generator: yields requests, returns Episode.
+
+        Args:
+            env: The environment.
+            epoch: The Runner's epoch (for parameter schedules).
+            init_state: If given, the episode starts from this cloned state
+                (``env.restore_state``) instead of ``env.reset()``.
+            time_limit: Maximum number of steps; the episode is truncated
+                after that many.
+
+        Returns:
+            The Episode (as the generator's return value).
+        """
+        raise NotImplementedError
+
+    def network_signature(
+            self, observation_space: gymnasium.Space,
+            action_space: gymnasium.Space) -> Optional[data.NetworkSignature]:
+        """The signature of the network this agent needs, or None.
+
+        Args:
+            observation_space: The env's observation space.
+            action_space: The env's action space.
+
+        Returns:
+            A NetworkSignature, or None if the agent uses no network.
+        """
+        del observation_space, action_space
+        return None
+
+    @staticmethod
+    def compute_metrics(episodes: List[data.Episode]) -> Dict[str, float]:
+        """Agent-specific metrics over a batch of episodes (logged as agent/*)."""
+        del episodes
+        return {}
+
+    def close(self) -> None:
+        """Releases what the agent holds (e.g. nested batch steppers)."""
+
+
+def stack_transitions(transitions: List[data.Transition]) -> data.Transition:
+    """Stacks per-step Transitions into one Transition of [T, ...] arrays."""
+    columns = list(zip(*transitions))
+    fields = [np.asarray(column) for column in columns[:5]]
+    infos = columns[5]
+    if infos[0]:
+        agent_info = data.nested_stack(list(infos))
+    else:
+        agent_info = {}
+    rest = [np.asarray(column) for column in columns[6:]]
+    return data.Transition(*fields, agent_info, *rest)
+
+
+class OnlineAgent(Agent):
+    """An agent that decides step by step: ``reset`` then ``act`` per step.
+
+    ``reset(env, observation)`` and ``act(observation)`` may be generator
+    methods that yield requests, or plain methods; ``act`` returns
+    ``(action, agent_info)`` where agent_info is a dict of per-step values.
+    """
+
+    def __init__(self, parameter_schedules: Optional[Dict[str, Callable]] = None):
+        super().__init__(parameter_schedules)
+        self._action_space = None
+        self._epoch = None
+
+    def reset(self, env: gymnasium.Env, observation: Any) -> Optional[Coroutine]:
+        """Prepares for an episode in env, starting at observation."""
+        del observation
+        self._action_space = env.action_space
+
+    def act(self, observation: Any) -> Any:
+        """Chooses an action: returns (or, as a generator, yields requests and
+        returns) ``(action, agent_info)``."""
+        raise NotImplementedError
+
+    def postprocess_transitions(
+            self, transitions: List[data.Transition]) -> List[data.Transition]:
+        """Hook to rewrite an episode's transitions before they are stacked."""
+        return transitions
+
+    def solve(self, env: gymnasium.Env, epoch: Optional[int] = None,
+              init_state: Optional[Hashable] = None,
+              time_limit: Optional[int] = None) -> Coroutine:
+        self._epoch = epoch
+        self._apply_schedules(epoch)
+        if init_state is None:
+            observation, _ = env.reset()
+        else:
+            observation = env.restore_state(init_state)
+        yield from maybe_coroutine(self.reset(env, observation))
+
+        transitions = []
+        return_ = 0.0
+        info = {}
+        terminated = truncated = False
+        step = 0
+        while not (terminated or truncated):
+            result = self.act(observation)
+            if isinstance(result, types.GeneratorType):
+                result = yield from result
+            action, agent_info = result
+            next_observation, reward, terminated, truncated, info = env.step(
+                action)
+            step += 1
+            if time_limit is not None and step >= time_limit:
+                truncated = True
+            transitions.append(data.Transition(
+                observation, action, reward, terminated or truncated,
+                next_observation, agent_info, terminated, truncated))
+            return_ += reward
+            observation = next_observation
+
+        transitions = self.postprocess_transitions(transitions)
+        return data.Episode(
+            transition_batch=stack_transitions(transitions),
+            return_=return_,
+            solved=info.get('solved'),
+            truncated=bool(truncated and not terminated),
+        )
+

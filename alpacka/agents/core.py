@@ -1,0 +1,114 @@
+"""Model-free agents: random, and policies read off a network's logits."""
+
+from typing import Any, Callable, Dict, List, Optional
+
+import gin
+import gymnasium
+import numpy as np
+
+from alpacka import data
+from alpacka.agents import base
+from alpacka.utils import spaces
+
+
+@gin.configurable(module='alpacka.agents')
+class RandomAgent(base.OnlineAgent):
+    """Acts uniformly at random. Needs no network."""
+
+    def __init__(self, parameter_schedules: Optional[Dict[str, Callable]] = None):
+        super().__init__(parameter_schedules)
+        self._sample = None
+
+    def seed(self, seed: Optional[int]) -> None:
+        super().seed(seed)
+        self._sample = None
+
+    def reset(self, env: gymnasium.Env, observation: Any) -> None:
+        super().reset(env, observation)
+        space = env.action_space
+        if isinstance(space, gymnasium.spaces.Discrete):
+            self._sample = spaces.DiscreteSampler(space, self._rng).sample
+        else:
+            space.seed(int(self._rng.integers(2 ** 31)))
+            self._sample = space.sample
+
+    def act(self, observation: Any) -> tuple:
+        return self._sample(), {}
+
+
+class _PolicyNetworkAgent(base.OnlineAgent):
+    """Asks the network for one vector of action scores per step."""
+
+    def network_signature(self, observation_space: gymnasium.Space,
+                          action_space: gymnasium.Space
+                          ) -> data.NetworkSignature:
+        return data.NetworkSignature(
+            input=spaces.signature(observation_space),
+            output=data.TensorSignature(
+                shape=(spaces.n_actions(action_space),), dtype=np.float32),
+        )
+
+    def act(self, observation: Any) -> base.Coroutine:
+        scores = yield np.asarray(observation)[np.newaxis]
+        scores = np.asarray(scores[0], dtype=np.float64)
+        probabilities = self._probabilities(scores)
+        action = int(self._rng.choice(len(probabilities), p=probabilities))
+        return action, {'logits': scores.astype(np.float32)}
+
+    def _probabilities(self, scores: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def compute_metrics(episodes: List[data.Episode]) -> Dict[str, float]:
+        logits = np.concatenate([episode.transition_batch.agent_info['logits']
+                                 for episode in episodes])
+        shifted = logits - logits.max(axis=-1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        entropy = -(np.exp(log_probs) * log_probs).sum(axis=-1)
+        return {'logits_entropy_mean': float(entropy.mean())}
+
+
+@gin.configurable(module='alpacka.agents')
+class SoftmaxAgent(_PolicyNetworkAgent):
+    """Samples from softmax(logits / temperature) of a policy network.
+
+    Args:
+        temperature: Softmax temperature; 0 is greedy.
+        parameter_schedules: See Agent.
+    """
+
+    def __init__(self, temperature: float = 1.0,
+                 parameter_schedules: Optional[Dict[str, Callable]] = None):
+        super().__init__(parameter_schedules)
+        self.temperature = temperature
+
+    def _probabilities(self, scores: np.ndarray) -> np.ndarray:
+        if self.temperature == 0:
+            return _greedy(scores)
+        shifted = (scores - scores.max()) / self.temperature
+        exp = np.exp(shifted)
+        return exp / exp.sum()
+
+
+@gin.configurable(module='alpacka.agents')
+class EpsilonGreedyAgent(_PolicyNetworkAgent):
+    """Takes the best-scored action, or a random one with probability epsilon.
+
+    Args:
+        epsilon: Exploration probability.
+        parameter_schedules: See Agent.
+    """
+
+    def __init__(self, epsilon: float = 0.05,
+                 parameter_schedules: Optional[Dict[str, Callable]] = None):
+        super().__init__(parameter_schedules)
+        self.epsilon = epsilon
+
+    def _probabilities(self, scores: np.ndarray) -> np.ndarray:
+        n = len(scores)
+        return (1 - self.epsilon) * _greedy(scores) + self.epsilon / n
+
+
+def _greedy(scores: np.ndarray) -> np.ndarray:
+    best = scores == scores.max()
+    return best / best.sum()

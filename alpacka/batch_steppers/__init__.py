@@ -1,0 +1,9 @@
+"""Batch steppers: where agents' episodes run and their requests are answered.
+
+RayBatchStepper imports Ray only when one is constructed.
+"""
+
+from alpacka.batch_steppers.core import BatchStepper
+from alpacka.batch_steppers.local import LocalBatchStepper
+
+__all__ = ['BatchStepper', 'LocalBatchStepper']

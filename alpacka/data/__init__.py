@@ -1,0 +1,15 @@
+"""Data types and nested-structure (pytree) operations."""
+
+from alpacka.data.nested import (choose_leaf, is_leaf, nested_concatenate,
+                                 nested_leaves, nested_map, nested_stack,
+                                 nested_unstack, nested_unzip, nested_zip)
+from alpacka.data.types import (Episode, Nested, NetworkRequest,
+                                NetworkSignature, TensorSignature, Transition,
+                                is_network_request)
+
+__all__ = [
+    'Episode', 'Nested', 'NetworkRequest', 'NetworkSignature',
+    'TensorSignature', 'Transition', 'choose_leaf', 'is_leaf',
+    'is_network_request', 'nested_concatenate', 'nested_leaves', 'nested_map',
+    'nested_stack', 'nested_unstack', 'nested_unzip', 'nested_zip',
+]

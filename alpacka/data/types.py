@@ -1,0 +1,70 @@
+"""Data types passed between envs, agents, networks and trainers."""
+
+import typing
+from typing import Any, NamedTuple, Optional
+
+import numpy as np
+
+
+class Transition(NamedTuple):
+    """One step of interaction, or (in a batch) the same fields stacked.
+
+    ``done`` is ``terminated or truncated``; trainers that bootstrap must use
+    ``terminated`` alone (a truncated episode still has a future).
+    """
+    observation: Any
+    action: Any
+    reward: Any
+    done: Any
+    next_observation: Any
+    agent_info: Any
+    terminated: Any = None
+    truncated: Any = None
+
+
+class Episode(NamedTuple):
+    """A whole episode.
+
+    Attributes:
+        transition_batch: Transition of arrays stacked over time, [T, ...].
+        return_: Undiscounted sum of rewards.
+        solved: Whether the env reported success (None if it has no notion
+            of success).
+        truncated: Whether the episode ended by a time limit rather than by
+            reaching a terminal state.
+    """
+    transition_batch: Transition
+    return_: float
+    solved: Optional[bool] = None
+    truncated: bool = False
+
+    def __len__(self) -> int:
+        return len(self.transition_batch.reward)
+
+
+class TensorSignature(NamedTuple):
+    """Shape (without batch dimension) and dtype of one array."""
+    shape: tuple
+    dtype: Any = np.float32
+
+
+class NetworkSignature(NamedTuple):
+    """Nested TensorSignatures of a network's input and output."""
+    input: Any
+    output: Any
+
+
+class NetworkRequest:
+    """Yielded by an agent to ask the stepper for ``(network_fn, params)``."""
+
+    def __repr__(self) -> str:
+        return 'NetworkRequest()'
+
+
+def is_network_request(request: Any) -> bool:
+    """Whether an agent's request asks for the network rather than a prediction."""
+    return isinstance(request, NetworkRequest)
+
+
+# Public alias for type hints of nested structures.
+Nested = typing.Any

@@ -1,0 +1,66 @@
+"""The Trainer interface: consumes episodes, trains a network."""
+
+from typing import Any, Dict, Optional
+
+import gin
+
+from alpacka import data
+from alpacka.utils import pickle_files
+
+
+class Trainer:
+    """Base class of trainers.
+
+    Subclasses keep their whole state (replay buffers included) in
+    ``state_dict()`` / ``load_state_dict()``, which save() and restore() use.
+
+    Args:
+        network_signature: Signature of the network it trains (None if the
+            agent needs no network).
+    """
+
+    def __init__(self, network_signature: Optional[data.NetworkSignature]):
+        self._network_signature = network_signature
+
+    def add_episode(self, episode: data.Episode) -> None:
+        """Adds one episode to the training data."""
+        raise NotImplementedError
+
+    def train_epoch(self, network: Any) -> Dict[str, float]:
+        """Trains network for one epoch.
+
+        Args:
+            network: A TrainableNetwork.
+
+        Returns:
+            A dict of scalar metrics (logged as train/*).
+        """
+        raise NotImplementedError
+
+    def state_dict(self) -> Dict[str, Any]:
+        """The trainer's state as picklable plain data."""
+        return {}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """Restores a state from state_dict()."""
+        del state
+
+    def save(self, checkpoint_path: str) -> None:
+        """Writes the trainer's state (replay included) to a file, atomically."""
+        pickle_files.save_pickle(checkpoint_path, self.state_dict())
+
+    def restore(self, checkpoint_path: str) -> None:
+        """Reads the state written by save()."""
+        self.load_state_dict(pickle_files.load_pickle(checkpoint_path))
+
+
+@gin.configurable(module='alpacka.trainers')
+class DummyTrainer(Trainer):
+    """Discards episodes and trains nothing (for agents without learning)."""
+
+    def add_episode(self, episode: data.Episode) -> None:
+        del episode
+
+    def train_epoch(self, network: Any) -> Dict[str, float]:
+        del network
+        return {}

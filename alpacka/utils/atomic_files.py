@@ -1,0 +1,46 @@
+"""Writing files so that a crash at any instant leaves the old or the new one whole."""
+
+import contextlib
+import os
+import tempfile
+from typing import IO, Iterator
+
+
+@contextlib.contextmanager
+def atomic_write(path: str, mode: str = 'wb') -> Iterator[IO]:
+    """Opens a temporary file that replaces ``path`` only when closed cleanly.
+
+    The data is flushed and fsync-ed before the rename, and the directory is
+    fsync-ed after it, so neither a crash nor a power cut leaves a torn file.
+
+    Args:
+        path: Destination file.
+        mode: 'wb' or 'w'.
+
+    Yields:
+        The open temporary file.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp_path = tempfile.mkstemp(dir=directory,
+                                    prefix='.' + os.path.basename(path) + '.',
+                                    suffix='.tmp')
+    try:
+        with os.fdopen(fd, mode) as tmp_file:
+            yield tmp_file
+            tmp_file.flush()
+            os.fsync(tmp_file.fileno())
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp_path)
+        raise
+    fsync_directory(directory)
+
+
+def fsync_directory(directory: str) -> None:
+    """Makes a rename or creation inside ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,29 @@
+"""Installs Alpacka and its dependencies."""
+
+import setuptools
+
+setuptools.setup(
+    name='alpacka',
+    version='0.1.0',
+    description='A Gin-configured framework for model-based reinforcement '
+                'learning.',
+    packages=setuptools.find_packages(include=['alpacka', 'alpacka.*']),
+    package_data={'alpacka': ['configs/*.gin', 'configs/*.py']},
+    python_requires='>=3.10',
+    install_requires=[
+        'cloudpickle',
+        'gin-config>=0.5',
+        'gymnasium>=1.0',
+        'matplotlib',
+        'neptune>=1.0',
+        'numpy',
+        'ray>=2.9',
+        'tensorflow-cpu>=2.16; platform_machine=="x86_64"',
+        'tensorflow>=2.16; platform_machine!="x86_64"',
+        'keras>=3',
+        'tqdm',
+    ],
+    extras_require={
+        'dev': ['pylint', 'pytest', 'pytest-timeout'],
+    },
+)
