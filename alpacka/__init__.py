@@ -12,7 +12,9 @@ from alpacka import agents
 from alpacka import batch_steppers
 from alpacka import data
 from alpacka import envs
+from alpacka import metric_logging
 from alpacka import networks
+from alpacka import runner
 from alpacka import trainers
 from alpacka.utils import schedules
 

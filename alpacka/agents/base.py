@@ -114,14 +114,12 @@ class Agent:
 def stack_transitions(transitions: List[data.Transition]) -> data.Transition:
     """Stacks per-step Transitions into one Transition of [T, ...] arrays."""
     columns = list(zip(*transitions))
-    fields = [np.asarray(column) for column in columns[:5]]
     infos = columns[5]
-    if infos[0]:
-        agent_info = data.nested_stack(list(infos))
-    else:
-        agent_info = {}
-    rest = [np.asarray(column) for column in columns[6:]]
-    return data.Transition(*fields, agent_info, *rest)
+    return data.Transition(
+        *(np.asarray(column) for column in columns[:5]),
+        agent_info=data.nested_stack(list(infos)) if infos[0] else {},
+        terminated=np.asarray(columns[6]),
+        truncated=np.asarray(columns[7]))
 
 
 class OnlineAgent(Agent):
@@ -152,6 +150,41 @@ class OnlineAgent(Agent):
         """Hook to rewrite an episode's transitions before they are stacked."""
         return transitions
 
+    def _make_transition_batch(self, observations: list, actions: list,
+                               rewards: list, terminateds: list,
+                               infos: list, truncated: bool
+                               ) -> data.Transition:
+        """Builds the episode's stacked Transition from per-step columns.
+
+        observations has one more entry than the other lists (the last
+        next_observation). Only the last step can be truncated.
+        """
+        n_steps = len(actions)
+        truncateds = [False] * (n_steps - 1) + [truncated]
+        if (type(self).postprocess_transitions is not
+                OnlineAgent.postprocess_transitions):
+            transitions = [
+                data.Transition(observations[t], actions[t], rewards[t],
+                                terminateds[t] or truncateds[t],
+                                observations[t + 1], infos[t],
+                                terminateds[t], truncateds[t])
+                for t in range(n_steps)]
+            return stack_transitions(self.postprocess_transitions(transitions))
+        # The common case, without per-step Transition objects: one stack of
+        # all observations serves both observation and next_observation.
+        all_observations = np.asarray(observations)
+        terminated = np.asarray(terminateds)
+        truncated = np.asarray(truncateds)
+        return data.Transition(
+            observation=all_observations[:-1],
+            action=np.asarray(actions),
+            reward=np.asarray(rewards),
+            done=terminated | truncated,
+            next_observation=all_observations[1:],
+            agent_info=data.nested_stack(infos) if infos[0] else {},
+            terminated=terminated,
+            truncated=truncated)
+
     def solve(self, env: gymnasium.Env, epoch: Optional[int] = None,
               init_state: Optional[Hashable] = None,
               time_limit: Optional[int] = None) -> Coroutine:
@@ -163,31 +196,29 @@ class OnlineAgent(Agent):
             observation = env.restore_state(init_state)
         yield from maybe_coroutine(self.reset(env, observation))
 
-        transitions = []
-        return_ = 0.0
+        observations = [observation]
+        actions, rewards, terminateds, infos = [], [], [], []
         info = {}
         terminated = truncated = False
-        step = 0
         while not (terminated or truncated):
             result = self.act(observation)
             if isinstance(result, types.GeneratorType):
                 result = yield from result
             action, agent_info = result
-            next_observation, reward, terminated, truncated, info = env.step(
-                action)
-            step += 1
-            if time_limit is not None and step >= time_limit:
+            observation, reward, terminated, truncated, info = env.step(action)
+            observations.append(observation)
+            actions.append(action)
+            rewards.append(reward)
+            terminateds.append(terminated)
+            infos.append(agent_info)
+            if time_limit is not None and len(actions) >= time_limit:
                 truncated = True
-            transitions.append(data.Transition(
-                observation, action, reward, terminated or truncated,
-                next_observation, agent_info, terminated, truncated))
-            return_ += reward
-            observation = next_observation
 
-        transitions = self.postprocess_transitions(transitions)
+        transition_batch = self._make_transition_batch(
+            observations, actions, rewards, terminateds, infos, truncated)
         return data.Episode(
-            transition_batch=stack_transitions(transitions),
-            return_=return_,
+            transition_batch=transition_batch,
+            return_=float(sum(rewards)),
             solved=info.get('solved'),
             truncated=bool(truncated and not terminated),
         )

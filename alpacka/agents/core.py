@@ -24,8 +24,10 @@ class RandomAgent(base.OnlineAgent):
         self._sample = None
 
     def reset(self, env: gymnasium.Env, observation: Any) -> None:
-        super().reset(env, observation)
         space = env.action_space
+        if self._sample is not None and space is self._action_space:
+            return  # Keep the block of pre-drawn actions across episodes.
+        super().reset(env, observation)
         if isinstance(space, gymnasium.spaces.Discrete):
             self._sample = spaces.DiscreteSampler(space, self._rng).sample
         else:

@@ -25,6 +25,8 @@ def atomic_write(path: str, mode: str = 'wb') -> Iterator[IO]:
                                     prefix='.' + os.path.basename(path) + '.',
                                     suffix='.tmp')
     try:
+        # mkstemp creates the file 0600; give it the usual permissions.
+        os.chmod(tmp_path, 0o666 & ~_current_umask())
         with os.fdopen(fd, mode) as tmp_file:
             yield tmp_file
             tmp_file.flush()
@@ -44,3 +46,9 @@ def fsync_directory(directory: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _current_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask

@@ -1,0 +1,342 @@
+"""The Runner: alternates gathering episodes and training, with checkpoints."""
+
+import functools
+import math
+import os
+import sys
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import gin
+import gymnasium
+import numpy as np
+
+from alpacka import agents
+from alpacka import batch_steppers
+from alpacka import data
+from alpacka import envs
+from alpacka import metric_logging
+from alpacka import networks
+from alpacka import trainers
+from alpacka.runner import checkpointing
+from alpacka.runner import errors
+from alpacka.utils import atomic_files
+from alpacka.utils import seeding
+
+METRICS_FILE = 'metrics.jsonl'
+CONFIG_FILE = 'config.gin'
+
+
+def _describe(obj: Any) -> str:
+    return getattr(obj, '__name__', type(obj).__name__)
+
+
+def check_signature_fits_env(signature: Optional[data.NetworkSignature],
+                             observation_space: gymnasium.Space,
+                             agent_name: str) -> None:
+    """Checks that a network signature's input fits the observations.
+
+    Raises:
+        NetworkSignatureError: the input is a single TensorSignature whose
+            shape differs from the observation space's.
+    """
+    if signature is None or not isinstance(signature.input,
+                                           data.TensorSignature):
+        return
+    expected = tuple(observation_space.shape or ())
+    if tuple(signature.input.shape) != expected:
+        raise errors.NetworkSignatureError(
+            f'The network signature from {agent_name}.network_signature() '
+            f'takes inputs of shape {tuple(signature.input.shape)}, but the '
+            f'env\'s observations have shape {expected} '
+            f'({observation_space}). Make the agent build its signature '
+            f'from the observation space it is given.')
+
+
+def check_network_output(network: Any,
+                         signature: Optional[data.NetworkSignature]) -> None:
+    """Runs the network once on zeros and checks its outputs' shapes.
+
+    Raises:
+        NetworkSignatureError: an output's shape differs from the signature.
+    """
+    if signature is None or isinstance(network, networks.DummyNetwork):
+        return
+    is_signature = lambda node: isinstance(node, data.TensorSignature)
+    probe = data.nested_map(
+        lambda sig: np.zeros((1,) + tuple(sig.shape), sig.dtype),
+        signature.input, stop_fn=is_signature)
+    outputs = network.predict(probe)
+    expected = data.nested_leaves(data.nested_map(
+        lambda sig: tuple(sig.shape), signature.output, stop_fn=is_signature))
+    got = [tuple(np.shape(leaf)[1:]) for leaf in data.nested_leaves(outputs)]
+    if len(got) != len(expected) or any(
+            tuple(e) != g for e, g in zip(expected, got)):
+        raise errors.NetworkSignatureError(
+            f'{_describe(type(network))} outputs shapes {got} (batch '
+            f'dimension left out), but the agent\'s network signature asks '
+            f'for {[tuple(e) for e in expected]}. Check the network\'s '
+            f'model_fn and the action space.')
+
+
+def episode_metrics(episodes: Sequence[data.Episode]) -> Dict[str, float]:
+    """Summary statistics of a batch of episodes (logged as episode/*)."""
+    returns = np.array([episode.return_ for episode in episodes], np.float64)
+    lengths = np.array([len(episode) for episode in episodes], np.float64)
+    metrics = {
+        'return_mean': returns.mean(),
+        'return_median': np.median(returns),
+        'return_max': returns.max(),
+        'return_min': returns.min(),
+        'length_mean': lengths.mean(),
+        'count': float(len(episodes)),
+        'truncated_rate': float(np.mean([episode.truncated
+                                         for episode in episodes])),
+    }
+    solved = [episode.solved for episode in episodes
+              if episode.solved is not None]
+    if solved:
+        metrics['solved_rate'] = float(np.mean(solved))
+    return {name: float(value) for name, value in metrics.items()}
+
+
+def write_config(output_dir: str, operative: bool) -> None:
+    """Writes the Gin config to <output_dir>/config.gin, atomically.
+
+    Args:
+        output_dir: The run's output directory.
+        operative: Write the operative config (every parameter the run used,
+            defaults included) rather than the parsed bindings.
+    """
+    config = gin.operative_config_str() if operative else gin.config_str()
+    with atomic_files.atomic_write(os.path.join(output_dir, CONFIG_FILE),
+                                   'w') as config_file:
+        config_file.write(config)
+
+
+@gin.configurable(module='alpacka.runner')
+class Runner:
+    """Runs an experiment: each epoch gathers episodes, then trains.
+
+    Args:
+        output_dir: Where checkpoints, config.gin and metrics.jsonl go.
+        env_class: Env constructor.
+        env_kwargs: Keyword arguments for env_class.
+        agent_class: Agent constructor.
+        network_class: Network constructor; called with network_signature.
+        n_envs: Episodes gathered in parallel per epoch.
+        episode_time_limit: Maximum steps per episode (None: no limit).
+        batch_stepper_class: Where episodes run (LocalBatchStepper,
+            RayBatchStepper).
+        trainer_class: Trainer constructor; called with the signature.
+        callback_classes: Callback constructors, called with runner=self.
+        n_epochs: Number of epochs (None: until interrupted).
+        n_precollect_epochs: Initial epochs that gather but do not train.
+        seed: Seeds Python, numpy, Keras, the envs and the agents.
+        checkpoint_every: Write a checkpoint every this many epochs (and at
+            the end); 0 disables checkpoints.
+    """
+
+    def __init__(self, output_dir: str,
+                 env_class: Callable = envs.CartPole,
+                 env_kwargs: Optional[Dict[str, Any]] = None,
+                 agent_class: Callable = agents.RandomAgent,
+                 network_class: Callable = networks.DummyNetwork,
+                 n_envs: int = 16,
+                 episode_time_limit: Optional[int] = None,
+                 batch_stepper_class: Callable = batch_steppers.LocalBatchStepper,
+                 trainer_class: Callable = trainers.DummyTrainer,
+                 callback_classes: Sequence[Callable] = (),
+                 n_epochs: Optional[int] = None,
+                 n_precollect_epochs: int = 0,
+                 seed: Optional[int] = None,
+                 checkpoint_every: int = 1):
+        self._output_dir = output_dir
+        self._n_epochs = n_epochs
+        self._n_precollect_epochs = n_precollect_epochs
+        self._episode_time_limit = episode_time_limit
+        self._checkpoint_every = checkpoint_every
+        seeding.set_global_seed(seed)
+
+        self._env_fn = functools.partial(env_class, **(env_kwargs or {}))
+        self._agent_class = agent_class
+        probe_env = self._env_fn()
+        self._agent = agent_class()
+        self._network_signature = self._agent.network_signature(
+            probe_env.observation_space, probe_env.action_space)
+        check_signature_fits_env(self._network_signature,
+                                 probe_env.observation_space,
+                                 _describe(type(self._agent)))
+        probe_env.close()
+
+        self._network_fn = functools.partial(
+            network_class, network_signature=self._network_signature)
+        self._network = self._network_fn()
+        check_network_output(self._network, self._network_signature)
+        self._trainer = trainer_class(self._network_signature)
+
+        self._epoch = 0
+        self._counters = {'env_steps': 0, 'episodes': 0}
+        self._last_saved_epoch = None
+        self._phase = 'idle'
+        self._operative_config_written = False
+        self._checkpointer = checkpointing.Checkpointer(output_dir)
+        self._restore()
+
+        self._metrics_logger = metric_logging.JsonlLogger(
+            os.path.join(output_dir, METRICS_FILE))
+        metric_logging.register_logger(self._metrics_logger)
+        self._batch_stepper = batch_stepper_class(
+            env_class=self._env_fn, agent_class=agent_class,
+            network_fn=self._network_fn, n_envs=n_envs,
+            output_dir=os.path.join(output_dir, 'batch_stepper'),
+            seed=seeding.derive_seed(seed, 0))
+        self._callbacks = [callback_class(runner=self)
+                           for callback_class in callback_classes]
+
+    def _restore(self) -> None:
+        state = self._checkpointer.restore(self._network, self._trainer)
+        metrics_path = os.path.join(self._output_dir, METRICS_FILE)
+        if state is None:
+            # A fresh run: metrics of an earlier run that never checkpointed
+            # would be stale.
+            metric_logging.truncate_metrics(metrics_path, before_step=0)
+            return
+        self._epoch = int(state['epoch'])
+        self._last_saved_epoch = self._epoch
+        self._counters.update(state.get('counters', {}))
+        # Epochs after the checkpoint are redone; drop their old metrics.
+        metric_logging.truncate_metrics(metrics_path, before_step=self._epoch)
+        print(f'Resuming from the checkpoint after epoch {self._epoch} in '
+              f'{self._checkpointer.directory}.', file=sys.stderr)
+
+    @property
+    def epoch(self) -> int:
+        """Number of completed epochs."""
+        return self._epoch
+
+    @property
+    def network(self) -> Any:
+        """The network being trained."""
+        return self._network
+
+    @property
+    def network_signature(self) -> Optional[data.NetworkSignature]:
+        """The agent's network signature."""
+        return self._network_signature
+
+    @property
+    def env_fn(self) -> Callable:
+        """Zero-argument env factory."""
+        return self._env_fn
+
+    @property
+    def agent_class(self) -> Callable:
+        """The agent constructor."""
+        return self._agent_class
+
+    @property
+    def network_fn(self) -> Callable:
+        """Zero-argument network factory."""
+        return self._network_fn
+
+    @property
+    def output_dir(self) -> str:
+        """The run's output directory."""
+        return self._output_dir
+
+    def _gather(self, epoch: int) -> List[data.Episode]:
+        return self._batch_stepper.run_episode_batch(
+            self._network.params,
+            epoch=max(0, epoch - self._n_precollect_epochs),
+            time_limit=self._episode_time_limit)
+
+    def run_epoch(self) -> None:
+        """Gathers one batch of episodes, trains, logs and checkpoints."""
+        epoch = self._epoch
+        epoch_start = time.perf_counter()
+        for callback in self._callbacks:
+            callback.on_epoch_begin(epoch)
+
+        self._phase = 'gather'
+        episodes = self._gather(epoch)
+        gather_time = time.perf_counter() - epoch_start
+
+        self._phase = 'train'
+        for episode in episodes:
+            self._trainer.add_episode(episode)
+        self._counters['episodes'] += len(episodes)
+        self._counters['env_steps'] += sum(len(episode) for episode in episodes)
+        metric_logging.log_scalar_metrics('episode', epoch,
+                                          episode_metrics(episodes))
+        metric_logging.log_scalar_metrics(
+            'agent', epoch, self._agent.compute_metrics(episodes))
+
+        train_start = time.perf_counter()
+        if epoch >= self._n_precollect_epochs:
+            train_metrics = self._trainer.train_epoch(self._network)
+            for name, value in train_metrics.items():
+                if not math.isfinite(float(value)):
+                    raise FloatingPointError(
+                        f'Training diverged in epoch {epoch}: train/{name} '
+                        f'is {value}. Lower the learning rate or check the '
+                        f'targets.')
+            metric_logging.log_scalar_metrics('train', epoch, train_metrics)
+        train_time = time.perf_counter() - train_start
+
+        self._epoch = epoch + 1
+        for callback in self._callbacks:
+            callback.on_epoch_end(epoch)
+        metric_logging.log_scalar_metrics('counters', epoch, self._counters)
+        metric_logging.log_scalar_metrics('time', epoch, {
+            'gather_s': gather_time, 'train_s': train_time,
+            'epoch_s': time.perf_counter() - epoch_start})
+        metric_logging.flush()
+        if not self._operative_config_written:
+            # Only now has every configurable of the run been called.
+            write_config(self._output_dir, operative=True)
+            self._operative_config_written = True
+        if self._checkpoint_every and (
+                self._epoch % self._checkpoint_every == 0 or
+                self._epoch == self._n_epochs):
+            self.save_checkpoint()
+        self._phase = 'idle'
+
+    def save_checkpoint(self) -> None:
+        """Checkpoints the state after the last completed epoch."""
+        self._checkpointer.save(self._epoch, self._network, self._trainer,
+                                {'counters': self._counters})
+        self._last_saved_epoch = self._epoch
+
+    def run(self) -> None:
+        """Runs epochs until n_epochs (or forever), then closes.
+
+        On Ctrl-C between or while gathering episodes the state after the
+        last completed epoch is checkpointed; during training it is already
+        half-changed, so the run resumes from the last checkpoint.
+        """
+        try:
+            while self._n_epochs is None or self._epoch < self._n_epochs:
+                self.run_epoch()
+        except KeyboardInterrupt:
+            if (self._checkpoint_every and self._phase in ('idle', 'gather')
+                    and self._last_saved_epoch != self._epoch):
+                self.save_checkpoint()
+            print(f'\nInterrupted. The last checkpoint holds '
+                  f'{self._last_saved_epoch or 0} completed epochs; re-run '
+                  f'the same command to resume.', file=sys.stderr)
+            raise
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stops workers and closes loggers owned by the Runner."""
+        for callback in self._callbacks:
+            callback.close()
+        self._callbacks = []
+        if self._batch_stepper is not None:
+            self._batch_stepper.close()
+            self._batch_stepper = None
+        if self._metrics_logger in metric_logging.registered_loggers():
+            metric_logging.unregister_logger(self._metrics_logger)
+            self._metrics_logger.close()
