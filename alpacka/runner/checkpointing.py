@@ -105,10 +105,8 @@ class Checkpointer:
         for name in names[:max(len(names) - (self._keep - 1), 0)]:
             shutil.rmtree(os.path.join(self._directory, name),
                           ignore_errors=True)
-        for entry in os.listdir(self._directory):
-            if entry.startswith('.epoch_') and entry.endswith('.tmp'):
-                shutil.rmtree(os.path.join(self._directory, entry),
-                              ignore_errors=True)
+        # Left by a run killed while writing a checkpoint.
+        atomic_files.remove_stale_temp_files(self._directory)
 
     def restore(self, network: Any, trainer: Any) -> Optional[Dict[str, Any]]:
         """Loads the newest checkpoint into network and trainer.

@@ -195,6 +195,8 @@ class Runner:
                            for callback_class in callback_classes]
 
     def _restore(self) -> None:
+        # Left by a run killed while writing metrics or config.gin.
+        atomic_files.remove_stale_temp_files(self._output_dir)
         state = self._checkpointer.restore(self._network, self._trainer)
         metrics_path = os.path.join(self._output_dir, METRICS_FILE)
         if state is None:

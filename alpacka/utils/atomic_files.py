@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import shutil
 import tempfile
 from typing import IO, Iterator
 
@@ -37,6 +38,21 @@ def atomic_write(path: str, mode: str = 'wb') -> Iterator[IO]:
             os.remove(tmp_path)
         raise
     fsync_directory(directory)
+
+
+def remove_stale_temp_files(directory: str) -> None:
+    """Deletes temporary files that a killed atomic_write left in directory.
+
+    Only call this where no other process writes to directory.
+    """
+    for entry in os.listdir(directory):
+        if entry.startswith('.') and entry.endswith('.tmp'):
+            path = os.path.join(directory, entry)
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)
 
 
 def fsync_directory(directory: str) -> None:

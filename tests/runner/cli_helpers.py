@@ -1,0 +1,56 @@
+"""Helpers to run the command line in a subprocess and read what it wrote."""
+
+import json
+import os
+import subprocess
+import sys
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+QUICKSTART = os.path.join(REPO_ROOT, 'alpacka', 'configs',
+                          'shooting_random_cartpole.gin')
+
+# A small, fast experiment used by most CLI tests.
+SMALL_CONFIG = """
+Runner.env_class = @alpacka.envs.CartPole
+Runner.agent_class = @alpacka.agents.RandomAgent
+Runner.n_envs = 2
+Runner.episode_time_limit = 20
+Runner.n_epochs = 3
+"""
+
+
+def run_cli(args, cwd=None, timeout=120):
+    """Runs python -m alpacka.runner with args; returns CompletedProcess."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+    return subprocess.run(
+        [sys.executable, '-m', 'alpacka.runner', *args], cwd=cwd or REPO_ROOT,
+        env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def start_cli(args, cwd=None):
+    """Starts python -m alpacka.runner in the background; returns Popen."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+    return subprocess.Popen(  # pylint: disable=consider-using-with
+        [sys.executable, '-m', 'alpacka.runner', *args], cwd=cwd or REPO_ROOT,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def read_metrics(output_dir):
+    """Records of <output_dir>/metrics.jsonl."""
+    with open(os.path.join(output_dir, 'metrics.jsonl'),
+              encoding='utf-8') as metrics_file:
+        return [json.loads(line) for line in metrics_file]
+
+
+def metric_values(output_dir, name):
+    """{step: value} of one metric."""
+    return {record['step']: record['value']
+            for record in read_metrics(output_dir) if record['name'] == name}
+
+
+def write(path, text):
+    """Writes text to path and returns path."""
+    with open(path, 'w', encoding='utf-8') as text_file:
+        text_file.write(text)
+    return str(path)
