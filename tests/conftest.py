@@ -15,3 +15,34 @@ def clear_gin_config():
     gin.clear_config()
     yield
     gin.clear_config()
+
+
+# Ray's Unix sockets live under its temp dir, in paths about 65 characters
+# longer than the dir itself, and such paths must stay below 107 characters.
+_MAX_RAY_TEMP_DIR_LENGTH = 40
+
+
+@pytest.fixture(scope='session')
+def ray_cluster(tmp_path_factory):
+    """A local Ray instance with 2 CPUs, started once for the tests that ask.
+
+    Yields the ``ray`` module. Ray's files go under pytest's temp dir (or, if
+    that path is too long for Ray's sockets, a short dir in /tmp). The
+    instance is shut down at the end of the session if this fixture started
+    it; RAY_ADDRESS is ignored, so tests never touch a real cluster.
+    """
+    import tempfile  # pylint: disable=import-outside-toplevel
+
+    import ray  # pylint: disable=import-outside-toplevel
+
+    from alpacka.batch_steppers import ray as ray_stepper  # pylint: disable=import-outside-toplevel
+
+    temp_dir = str(tmp_path_factory.mktemp('ray'))
+    if len(temp_dir) > _MAX_RAY_TEMP_DIR_LENGTH:
+        temp_dir = tempfile.mkdtemp(prefix='ray', dir='/tmp')
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.delenv('RAY_ADDRESS', raising=False)
+        started = ray_stepper.init_ray(num_cpus=2, temp_dir=temp_dir)
+    yield ray
+    if started:
+        ray.shutdown()

@@ -99,7 +99,6 @@ class Agent:
             A NetworkSignature, or None if the agent uses no network.
         """
         del observation_space, action_space
-        return None
 
     @staticmethod
     def compute_metrics(episodes: List[data.Episode]) -> Dict[str, float]:
@@ -222,4 +221,3 @@ class OnlineAgent(Agent):
             solved=info.get('solved'),
             truncated=bool(truncated and not terminated),
         )
-

@@ -64,8 +64,9 @@ class _PolicyNetworkAgent(base.OnlineAgent):
     def compute_metrics(episodes: List[data.Episode]) -> Dict[str, float]:
         logits = np.concatenate([episode.transition_batch.agent_info['logits']
                                  for episode in episodes])
-        shifted = logits - logits.max(axis=-1, keepdims=True)
-        log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        shifted = logits - np.max(logits, axis=-1, keepdims=True)
+        log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=-1,
+                                            keepdims=True))
         entropy = -(np.exp(log_probs) * log_probs).sum(axis=-1)
         return {'logits_entropy_mean': float(entropy.mean())}
 

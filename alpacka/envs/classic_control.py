@@ -5,6 +5,9 @@ Python floats: cloning a state is copying a short tuple, and a step costs a few
 microseconds instead of gymnasium's numpy-scalar arithmetic.
 """
 
+# gymnasium's envs set their state in reset() and step(), not __init__.
+# pylint: disable=attribute-defined-outside-init
+
 import math
 from typing import Any, Optional
 
@@ -87,9 +90,9 @@ class Pendulum(pendulum.PendulumEnv, base.ModelEnv):
         self.state = tuple(float(v) for v in self.state)
         return observation, info
 
-    def step(self, action: Any) -> tuple:
+    def step(self, u: Any) -> tuple:
         theta, theta_dot = self.state
-        torque = min(max(float(np.asarray(action).reshape(-1)[0]),
+        torque = min(max(float(np.asarray(u).reshape(-1)[0]),
                          -self.max_torque), self.max_torque)
         self.last_u = torque
         normalized = ((theta + math.pi) % (2 * math.pi)) - math.pi

@@ -107,4 +107,3 @@ class DummyNetwork(TrainableNetwork):
               n_steps: int) -> Dict[str, float]:
         del data_stream, n_steps
         return {}
-

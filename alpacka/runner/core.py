@@ -62,7 +62,9 @@ def check_network_output(network: Any,
     """
     if signature is None or isinstance(network, networks.DummyNetwork):
         return
-    is_signature = lambda node: isinstance(node, data.TensorSignature)
+    def is_signature(node):
+        return isinstance(node, data.TensorSignature)
+
     probe = data.nested_map(
         lambda sig: np.zeros((1,) + tuple(sig.shape), sig.dtype),
         signature.input, stop_fn=is_signature)

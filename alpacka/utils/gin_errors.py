@@ -5,7 +5,6 @@ import inspect
 import re
 from typing import List, Optional
 
-import gin
 from gin import config as gin_config
 
 _UNKNOWN_CONFIGURABLE = re.compile(

@@ -6,7 +6,7 @@ from typing import Optional
 
 import numpy as np
 
-_global_seed: Optional[int] = None
+_GLOBAL_SEED: Optional[int] = None
 
 
 def set_global_seed(seed: Optional[int]) -> None:
@@ -15,8 +15,8 @@ def set_global_seed(seed: Optional[int]) -> None:
     Args:
         seed: The run's seed, or None to leave everything unseeded.
     """
-    global _global_seed  # pylint: disable=global-statement
-    _global_seed = seed
+    global _GLOBAL_SEED  # pylint: disable=global-statement
+    _GLOBAL_SEED = seed
     if seed is None:
         return
     random.seed(seed)
@@ -27,14 +27,14 @@ def set_global_seed(seed: Optional[int]) -> None:
 
 def global_seed() -> Optional[int]:
     """The seed set by set_global_seed, or None."""
-    return _global_seed
+    return _GLOBAL_SEED
 
 
 def seed_keras() -> None:
     """Seeds Keras/TensorFlow with the global seed, if one is set."""
-    if _global_seed is not None:
+    if _GLOBAL_SEED is not None:
         import keras  # pylint: disable=import-outside-toplevel
-        keras.utils.set_random_seed(_global_seed)
+        keras.utils.set_random_seed(_GLOBAL_SEED)
 
 
 def derive_seed(seed: Optional[int], *indices: int) -> Optional[int]:

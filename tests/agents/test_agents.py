@@ -14,6 +14,19 @@ from alpacka import networks
 from alpacka.utils import schedules
 
 
+def _dummy_network_fn():
+    return networks.DummyNetwork(network_signature=None)
+
+
+def _finish(coroutine, response):
+    """Answers every request of a started coroutine with response."""
+    try:
+        while True:
+            coroutine.send(response)
+    except StopIteration as stop:
+        return stop.value
+
+
 def _run(agent, env, network=None, **solve_kwargs):
     """Drives one solve() coroutine by hand, answering its requests."""
     coroutine = agent.solve(env, **solve_kwargs)
@@ -23,8 +36,7 @@ def _run(agent, env, network=None, **solve_kwargs):
         while True:
             requests += 1
             if data.is_network_request(request):
-                response = (functools.partial(networks.DummyNetwork,
-                                              network_signature=None), None)
+                response = (_dummy_network_fn, None)
             else:
                 response = network(request)
             request = coroutine.send(response)
@@ -67,8 +79,10 @@ def test_plain_act_is_adapted_and_episode_is_well_formed():
 def test_yielding_act_gets_the_prediction_back():
     env = envs.CartPole()
     env.reset(seed=0)
-    sign_of_velocity = lambda observations: observations[:, 3]
-    episode, requests = _run(_YieldingAgent(), env, network=sign_of_velocity)
+    def velocity(observations):
+        return observations[:, 3]
+
+    episode, requests = _run(_YieldingAgent(), env, network=velocity)
     batch = episode.transition_batch
     assert requests == len(episode)
     np.testing.assert_array_equal(batch.agent_info['prediction'],
@@ -89,6 +103,8 @@ def test_terminated_is_not_truncated():
 
 def test_postprocess_transitions_hook_rewrites_rewards():
     class DoublingAgent(_PlainAgent):
+        """Doubles every reward."""
+
         def postprocess_transitions(self, transitions):
             return [t._replace(reward=2 * t.reward) for t in transitions]
 
@@ -151,8 +167,9 @@ def test_softmax_and_epsilon_greedy_signatures_and_choices():
 
     env = envs.CartPole()
     env.reset(seed=0)
-    always_right = lambda observations: np.tile([[-5.0, 5.0]],
-                                                (len(observations), 1))
+    def always_right(observations):
+        return np.tile([[-5.0, 5.0]], (len(observations), 1))
+
     greedy = agents.SoftmaxAgent(temperature=0.0)
     episode, _ = _run(greedy, env, network=always_right, time_limit=5)
     np.testing.assert_array_equal(episode.transition_batch.action, [1] * 5)
@@ -169,7 +186,9 @@ def test_parameter_schedules_anneal_attributes():
         'epsilon': schedules.LinearAnnealing(1.0, 0.0, n_epochs=4)})
     env = envs.CartPole()
     env.reset(seed=0)
-    constant = lambda observations: np.zeros((len(observations), 2))
+    def constant(observations):
+        return np.zeros((len(observations), 2))
+
     for epoch, expected in [(0, 1.0), (2, 0.5), (10, 0.0)]:
         _run(agent, env, network=constant, epoch=epoch, time_limit=1)
         assert agent.epsilon == pytest.approx(expected)
@@ -186,15 +205,8 @@ def test_shooting_agent_asks_for_the_network_and_plays_an_episode():
                                  n_envs=4)
     agent.seed(0)
     coroutine = agent.solve(env, time_limit=60)
-    request = next(coroutine)
-    assert data.is_network_request(request)
-    try:
-        while True:
-            request = coroutine.send((functools.partial(
-                networks.DummyNetwork, network_signature=None), None))
-            assert data.is_network_request(request)
-    except StopIteration as stop:
-        episode = stop.value
+    assert data.is_network_request(next(coroutine))
+    episode = _finish(coroutine, (_dummy_network_fn, None))
     assert len(episode) == 60 and episode.truncated
     info = episode.transition_batch.agent_info
     assert info['action_scores'].shape == (60, 2)
@@ -211,11 +223,7 @@ def test_shooting_act_restores_root_state():
     state = env.clone_state()
     act = agent.act(None)
     next(act)
-    try:
-        act.send((functools.partial(networks.DummyNetwork,
-                                    network_signature=None), None))
-    except StopIteration as stop:
-        action, info = stop.value
+    action, info = _finish(act, (_dummy_network_fn, None))
     assert env.clone_state() == state
     assert action in (0, 1) and info['rollout_steps'] > 0
     agent.close()
@@ -225,8 +233,7 @@ def test_shooting_through_a_batch_stepper_beats_random():
     def mean_length(agent_fn):
         stepper = batch_steppers.LocalBatchStepper(
             envs.CartPole, agent_fn,
-            functools.partial(networks.DummyNetwork, network_signature=None),
-            n_envs=4, seed=0)
+            _dummy_network_fn, n_envs=4, seed=0)
         episodes = stepper.run_episode_batch(None, time_limit=100)
         stepper.close()
         return np.mean([len(episode) for episode in episodes])

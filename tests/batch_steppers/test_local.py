@@ -92,6 +92,8 @@ def test_network_request_gets_network_fn_and_params():
     seen = []
 
     class NetworkAskingAgent(agents.OnlineAgent):
+        """Asks for the network instead of a prediction."""
+
         def act(self, observation):
             network_fn, params = yield data.NetworkRequest()
             seen.append((network_fn, params))
@@ -101,7 +103,7 @@ def test_network_request_gets_network_fn_and_params():
     stepper.run_episode_batch(7.0, time_limit=1)
     assert [params for _, params in seen] == [7.0, 7.0]
     assert isinstance(seen[0][0](), _CountingNetwork)
-    assert _CountingNetwork.calls == []  # No prediction was asked for.
+    assert not _CountingNetwork.calls  # No prediction was asked for.
 
 
 def test_agents_that_never_ask_never_build_a_network():
