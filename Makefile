@@ -21,8 +21,7 @@ run: $(STAMP)
 		--config_file=alpacka/configs/shooting_random_cartpole.gin \
 		--config=Runner.episode_time_limit=50 \
 		--config=Runner.n_envs=8 \
-		--config=Runner.n_epochs=3 \
-		--output_dir=./out/quickstart
+		--output_dir=./out
 
 test: $(STAMP)
 	$(PYTHON) -m pytest tests

@@ -319,6 +319,10 @@ class Runner:
         last completed epoch is checkpointed; during training it is already
         half-changed, so the run resumes from the last checkpoint.
         """
+        if self._n_epochs is not None and self._epoch >= self._n_epochs:
+            print(f'All {self._n_epochs} epochs of this run are already done '
+                  f'in {self._output_dir}. Raise Runner.n_epochs to continue '
+                  f'it, or choose a new --output_dir.', file=sys.stderr)
         try:
             while self._n_epochs is None or self._epoch < self._n_epochs:
                 self.run_epoch()

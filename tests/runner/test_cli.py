@@ -97,6 +97,12 @@ Runner.trainer_class = @my_module.CountingTrainer
     # The trainer's count was restored, not restarted.
     assert metric_values(output_dir, 'train/transitions_seen')[3] == (
         metric_values(output_dir, 'counters/env_steps')[3])
+    third = run_cli([f'--config_file={config}', '--output_dir=out',
+                     '--config=Runner.n_epochs=4'], cwd=user_dir)
+    assert third.returncode == 0
+    assert 'All 4 epochs of this run are already done' in third.stderr
+    assert [r['step'] for r in read_metrics(output_dir)
+            if r['name'] == 'episode/count'] == [0, 1, 2, 3]
 
 
 def _completed_epochs(output_dir):
