@@ -22,8 +22,15 @@ class Transition(NamedTuple):
     truncated: Any = None
 
 
-class Episode(NamedTuple):
-    """A whole episode.
+class _EpisodeFields(NamedTuple):
+    transition_batch: Transition
+    return_: float
+    solved: Optional[bool] = None
+    truncated: bool = False
+
+
+class Episode(_EpisodeFields):
+    """A whole episode; ``len(episode)`` is its number of steps.
 
     Attributes:
         transition_batch: Transition of arrays stacked over time, [T, ...].
@@ -33,13 +40,21 @@ class Episode(NamedTuple):
         truncated: Whether the episode ended by a time limit rather than by
             reaching a terminal state.
     """
-    transition_batch: Transition
-    return_: float
-    solved: Optional[bool] = None
-    truncated: bool = False
+
+    __slots__ = ()
 
     def __len__(self) -> int:
         return len(self.transition_batch.reward)
+
+    @classmethod
+    def _make(cls, iterable) -> 'Episode':
+        # namedtuple's _make (used by _replace) checks len(), which here
+        # counts steps; check the number of fields instead.
+        result = tuple.__new__(cls, iterable)
+        if tuple.__len__(result) != len(cls._fields):
+            raise TypeError(f'Expected {len(cls._fields)} fields, got '
+                            f'{tuple.__len__(result)}.')
+        return result
 
 
 class TensorSignature(NamedTuple):

@@ -289,6 +289,8 @@ class Runner:
         train_time = time.perf_counter() - train_start
 
         self._epoch = epoch + 1
+        # From here on the state is that of a completed epoch: Ctrl-C saves it.
+        self._phase = 'idle'
         for callback in self._callbacks:
             callback.on_epoch_end(epoch)
         metric_logging.log_scalar_metrics('counters', epoch, self._counters)
@@ -304,7 +306,6 @@ class Runner:
                 self._epoch % self._checkpoint_every == 0 or
                 self._epoch == self._n_epochs):
             self.save_checkpoint()
-        self._phase = 'idle'
 
     def save_checkpoint(self) -> None:
         """Checkpoints the state after the last completed epoch."""

@@ -49,3 +49,15 @@ def test_choose_leaf_and_leaves():
     assert data.choose_leaf(structure) == 2
     with pytest.raises(ValueError):
         data.choose_leaf(((), None))
+
+
+def test_episode_len_counts_steps_and_replace_works():
+    batch = data.Transition(*[np.zeros(3)] * 5, agent_info={},
+                            terminated=np.zeros(3, bool),
+                            truncated=np.zeros(3, bool))
+    episode = data.Episode(transition_batch=batch, return_=1.0)
+    assert len(episode) == 3
+    replaced = episode._replace(return_=5.0, solved=True)
+    assert replaced.return_ == 5.0 and replaced.solved and len(replaced) == 3
+    with pytest.raises(TypeError):
+        data.Episode._make([batch])
