@@ -1,6 +1,8 @@
-"""Shared test set-up: quiet TensorFlow, fresh Gin config per test."""
+"""Shared test set-up: quiet TensorFlow, fresh Gin config per test, Ray."""
 
 import os
+import shutil
+import tempfile
 
 # Before anything imports TensorFlow: keep its C++ log noise off the screen.
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
@@ -31,18 +33,19 @@ def ray_cluster(tmp_path_factory):
     instance is shut down at the end of the session if this fixture started
     it; RAY_ADDRESS is ignored, so tests never touch a real cluster.
     """
-    import tempfile  # pylint: disable=import-outside-toplevel
-
     import ray  # pylint: disable=import-outside-toplevel
 
     from alpacka.batch_steppers import ray as ray_stepper  # pylint: disable=import-outside-toplevel
 
     temp_dir = str(tmp_path_factory.mktemp('ray'))
+    short_temp_dir = None
     if len(temp_dir) > _MAX_RAY_TEMP_DIR_LENGTH:
-        temp_dir = tempfile.mkdtemp(prefix='ray', dir='/tmp')
+        temp_dir = short_temp_dir = tempfile.mkdtemp(prefix='ray', dir='/tmp')
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.delenv('RAY_ADDRESS', raising=False)
         started = ray_stepper.init_ray(num_cpus=2, temp_dir=temp_dir)
     yield ray
     if started:
         ray.shutdown()
+    if short_temp_dir is not None:
+        shutil.rmtree(short_temp_dir, ignore_errors=True)

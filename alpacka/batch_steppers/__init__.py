@@ -5,5 +5,6 @@ RayBatchStepper imports Ray only when one is constructed.
 
 from alpacka.batch_steppers.core import BatchStepper
 from alpacka.batch_steppers.local import LocalBatchStepper
+from alpacka.batch_steppers.ray import RayBatchStepper
 
-__all__ = ['BatchStepper', 'LocalBatchStepper']
+__all__ = ['BatchStepper', 'LocalBatchStepper', 'RayBatchStepper']

@@ -132,19 +132,27 @@ class LocalBatchStepper(core.BatchStepper):
     In each round every unfinished agent runs until its next request; all
     prediction requests of the round go to the network in one ``predict``
     call per group of compatible shapes.
+
+    Args:
+        env_class, agent_class, network_fn, n_envs, output_dir, seed: See
+            BatchStepper.
+        first_env_index: Index of this stepper's first env in a larger batch
+            (env i is seeded as env first_env_index + i), so a stepper that
+            runs a slice of the envs seeds them as a whole-batch stepper does.
     """
 
     def __init__(self, env_class: Callable, agent_class: Callable,
                  network_fn: Callable, n_envs: int,
                  output_dir: Optional[str] = None,
-                 seed: Optional[int] = None):
+                 seed: Optional[int] = None, first_env_index: int = 0):
         super().__init__(env_class, agent_class, network_fn, n_envs,
                          output_dir, seed)
         self._envs = [env_class() for _ in range(n_envs)]
         self._agents = [agent_class() for _ in range(n_envs)]
         if seed is not None:
             for index, (env, agent) in enumerate(zip(self._envs,
-                                                     self._agents)):
+                                                     self._agents),
+                                                 start=first_env_index):
                 env.reset(seed=seeding.derive_seed(seed, index, 0))
                 env.action_space.seed(seeding.derive_seed(seed, index, 1))
                 agent.seed(seeding.derive_seed(seed, index, 2))

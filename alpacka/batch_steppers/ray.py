@@ -1,0 +1,457 @@
+"""RayBatchStepper: env-agent pairs spread over long-lived Ray actors.
+
+Each worker is a Ray actor that hosts a LocalBatchStepper over its share of
+the envs, so inference inside a worker is still batched. Workers are created
+once, with the driver's Gin config and ``sys.path``, and reused by every
+``run_episode_batch`` call; the network parameters travel through the object
+store once per call.
+
+Ray is imported only when a RayBatchStepper is constructed (or ``init_ray`` is
+called), so ``import alpacka`` never imports it. Starting a local Ray instance
+takes seconds (about 20 s on a busy 2-core machine) and each worker about a
+second more; both happen in the constructor.
+
+Who shuts Ray down: whoever started it. If Ray is already initialized (by
+``init_ray``, ``ray.init`` or because this process is itself a Ray worker), a
+stepper reuses it and never shuts it down. If a stepper had to start Ray, Ray
+stays up while any RayBatchStepper of this process is open and is shut down
+when the last one closes. So a Runner that creates one stepper per run leaves
+no Ray processes behind, the several steppers nested in ShootingAgents share
+one Ray instance, and a program that wants Ray to outlive its steppers calls
+``init_ray()`` itself first.
+"""
+
+import importlib
+import logging
+import os
+import sys
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import cloudpickle
+import gin
+import numpy as np
+
+from alpacka import data
+from alpacka.batch_steppers import core
+from alpacka.batch_steppers import local
+from alpacka.utils import seeding
+
+_logger = logging.getLogger(__name__)
+
+# How long close() lets workers close their envs and agents before killing them.
+_CLOSE_TIMEOUT_S = 5.0
+
+
+def init_ray(num_cpus: Optional[int] = None,
+             temp_dir: Optional[str] = None) -> bool:
+    """Connects to Ray, starting a local instance if there is none.
+
+    If Ray is already initialized in this process, does nothing. If the
+    ``RAY_ADDRESS`` environment variable is set, connects to that cluster
+    (``num_cpus`` and ``temp_dir`` are then ignored: the cluster has its own).
+    Otherwise starts a local instance without the dashboard, with usage-stats
+    collection off and Ray's own logging at WARNING level. Workers' output is
+    still forwarded to the driver, so agents' prints and warnings stay visible.
+
+    Args:
+        num_cpus: CPUs of the local instance (None: ``os.cpu_count()``).
+        temp_dir: Root of Ray's temporary files and sockets for the local
+            instance (None: Ray's default, /tmp/ray). Keep it short: Unix
+            socket paths under it must stay below 107 characters.
+
+    Returns:
+        True if this call initialized Ray (the caller then owns the
+        connection and may ``ray.shutdown()`` it), False if Ray was already
+        initialized.
+    """
+    import ray  # pylint: disable=import-outside-toplevel
+    if ray.is_initialized():
+        return False
+    os.environ.setdefault('RAY_USAGE_STATS_ENABLED', '0')
+    common_kwargs = {'logging_level': logging.WARNING, 'log_to_driver': True}
+    if os.environ.get('RAY_ADDRESS'):
+        ray.init(**common_kwargs)
+    else:
+        # address='local' starts a new instance even when an instance
+        # started with `ray start` is running on this machine.
+        ray.init(address='local', num_cpus=num_cpus or os.cpu_count(),
+                 include_dashboard=False, _temp_dir=temp_dir, **common_kwargs)
+    return True
+
+
+class _RayOwnership:
+    """Which Ray instance the steppers of this process started, and its users."""
+    started_by_stepper = False
+    n_open_steppers = 0
+
+    @classmethod
+    def acquire(cls) -> None:
+        """Makes sure Ray is up and counts one more open stepper."""
+        if init_ray():
+            cls.started_by_stepper = True
+        cls.n_open_steppers += 1
+
+    @classmethod
+    def release(cls) -> None:
+        """Counts one stepper less; shuts Ray down after the last one if a
+        stepper started it."""
+        cls.n_open_steppers -= 1
+        if cls.n_open_steppers == 0 and cls.started_by_stepper:
+            import ray  # pylint: disable=import-outside-toplevel
+            cls.started_by_stepper = False
+            ray.shutdown()
+
+
+def _gin_config_for_workers() -> Tuple[str, List[str]]:
+    """The driver's Gin config as workers need it.
+
+    Returns:
+        ``(config_str, modules)``: ``gin.config_str()`` (all bindings, with
+        the ``import`` lines of the parsed .gin files) and the modules that
+        define the configurables bound or referenced in it, which a worker
+        imports before parsing (a configurable registered by a module the
+        driver imported in Python, not in a .gin file, is otherwise unknown
+        to the worker).
+    """
+    config_str = gin.config_str()
+    modules = set()
+    # Gin has no public listing of bound configurables; if its internals
+    # change, workers still get config_str (and its import lines).
+    # pylint: disable=protected-access
+    try:
+        bindings = gin.config._CONFIG
+        registry = gin.config._REGISTRY
+        configurables = [registry[selector] for _, selector in bindings]
+        configurables.extend(reference.configurable for reference
+                             in gin.config.iterate_references(bindings))
+        for configurable in configurables:
+            modules.add(getattr(configurable.wrapped, '__module__', None))
+        for (scope, selector), params in bindings.items():
+            for name, value in params.items():
+                if not gin.config._is_literally_representable(value):
+                    _logger.warning(
+                        'Gin binding %s%s.%s = %r cannot be written as a '
+                        'config string, so it does not reach Ray workers; '
+                        'bind it in a .gin file or to a configurable instead.',
+                        scope + '/' if scope else '', selector, name, value)
+    except (AttributeError, KeyError, TypeError):  # pragma: no cover
+        pass
+    # pylint: enable=protected-access
+    modules.discard(None)
+    modules.discard('__main__')
+    return config_str, sorted(modules)
+
+
+def _extend_sys_path(paths: Sequence[str]) -> None:
+    """Appends the driver's sys.path entries that exist here and are missing."""
+    for path in paths:
+        if path not in sys.path and os.path.exists(path):
+            sys.path.append(path)
+
+
+class _Worker:
+    """The body of one Ray actor: a LocalBatchStepper over a share of the envs.
+
+    Args:
+        factories: cloudpickle of ``(env_class, agent_class, network_fn)``,
+            unpickled only after sys.path is extended so that user modules
+            next to the driver import.
+        gin_config: The driver's ``gin.config_str()``.
+        gin_modules: Modules to import before parsing gin_config.
+        sys_path: The driver's sys.path.
+        n_envs: Envs of this worker.
+        output_dir: Passed to the LocalBatchStepper.
+        seed: The stepper's seed (None: unseeded).
+        first_env_index: Index of this worker's first env in the batch.
+    """
+
+    def __init__(self, factories: bytes, gin_config: str,
+                 gin_modules: Sequence[str], sys_path: Sequence[str],
+                 n_envs: int, output_dir: Optional[str],
+                 seed: Optional[int], first_env_index: int):
+        _extend_sys_path(sys_path)
+        for module in gin_modules:
+            try:
+                importlib.import_module(module)
+            except ImportError as error:
+                raise RuntimeError(
+                    f'A Ray worker could not import {module!r}, which defines '
+                    f'Gin configurables bound in the driver: {error}. Modules '
+                    f'of configurables must be importable by workers.'
+                ) from error
+        env_class, agent_class, network_fn = cloudpickle.loads(factories)
+        gin.clear_config()
+        try:
+            gin.parse_config(gin_config)
+        except (ValueError, ImportError) as error:
+            raise RuntimeError(
+                f'A Ray worker could not parse the driver\'s Gin config: '
+                f'{error}\nConfigurables bound in it must be defined in '
+                f'modules that workers can import (not in __main__).'
+            ) from error
+        if seed is not None:
+            seeding.set_global_seed(
+                seeding.derive_seed(seed, first_env_index, 3))
+        self._stepper = local.LocalBatchStepper(
+            env_class, agent_class, network_fn, n_envs, output_dir, seed,
+            first_env_index=first_env_index)
+
+    def pid(self) -> int:
+        """The worker's process id (also tells the driver it is ready)."""
+        del self
+        return os.getpid()
+
+    def run_episode_batch(
+            self, params: Any,
+            batched_solve_kwargs: Optional[Dict[str, Sequence[Any]]],
+            common_solve_kwargs: Dict[str, Any]) -> List[data.Episode]:
+        """LocalBatchStepper.run_episode_batch on this worker's envs."""
+        return self._stepper.run_episode_batch(
+            params, batched_solve_kwargs, **common_solve_kwargs)
+
+    def close(self) -> None:
+        """Closes the worker's envs and agents (and their nested steppers)."""
+        self._stepper.close()
+
+
+_remote_worker_class = None  # pylint: disable=invalid-name
+
+
+def _remote_worker() -> Any:
+    """The Ray actor class of _Worker, made on first use."""
+    global _remote_worker_class  # pylint: disable=global-statement
+    if _remote_worker_class is None:
+        import ray  # pylint: disable=import-outside-toplevel
+        _remote_worker_class = ray.remote(_Worker)
+    return _remote_worker_class
+
+
+def _writable(episodes: List[data.Episode]) -> List[data.Episode]:
+    """Episodes whose arrays are writable copies where Ray gave read-only views.
+
+    Ray deserializes numpy arrays as read-only views of its object store;
+    copying them keeps the stepper a drop-in replacement for
+    LocalBatchStepper, whose episodes callers may modify in place.
+    """
+    def copy_if_read_only(leaf):
+        if isinstance(leaf, np.ndarray) and not leaf.flags.writeable:
+            return leaf.copy()
+        return leaf
+    return [data.nested_map(copy_if_read_only, episode) for episode in episodes]
+
+
+def _split_evenly(n_items: int, n_parts: int) -> List[Tuple[int, int]]:
+    """``[(start, stop)]`` of n_parts contiguous ranges, the first ones longer."""
+    base, extra = divmod(n_items, n_parts)
+    ranges = []
+    start = 0
+    for part in range(n_parts):
+        stop = start + base + (1 if part < extra else 0)
+        ranges.append((start, stop))
+        start = stop
+    return ranges
+
+
+@gin.configurable(module='alpacka.batch_steppers')
+class RayBatchStepper(core.BatchStepper):
+    """Runs the env-agent pairs in long-lived Ray actors, several per actor.
+
+    Worker w hosts a LocalBatchStepper over a contiguous share of the envs
+    (shares differ by at most one env). Each env and agent is seeded by its
+    index in the whole batch, as LocalBatchStepper seeds them, so a seeded
+    run gives the same episodes with either stepper and any n_workers.
+
+    Workers receive the driver's Gin config and sys.path when they start;
+    bindings made in the driver afterwards do not reach them.
+
+    A worker that dies (its process killed, out of memory, a lost node) is
+    replaced and its share of the batch rerun once; the replacement starts
+    from fresh envs and agents. An exception raised by an agent or env in a
+    worker is re-raised by run_episode_batch as Ray's RayTaskError, which is
+    also an instance of the original exception type and carries its message
+    and the worker's traceback.
+
+    Episodes come back through the object store, pickled with numpy's
+    out-of-band buffers; the driver copies their arrays once, so they are
+    writable as LocalBatchStepper's are.
+
+    Args:
+        env_class: Zero-argument callable making an env (picklable with
+            cloudpickle).
+        agent_class: Zero-argument callable making an agent.
+        network_fn: Zero-argument callable making a network.
+        n_envs: Number of env-agent pairs (episodes per batch).
+        output_dir: Where the stepper may write (None: nowhere).
+        seed: Base seed (None: unseeded).
+        n_workers: Number of Ray actors (None: the number of CPUs Ray
+            reports); never more than n_envs.
+    """
+
+    def __init__(self, env_class: Callable, agent_class: Callable,
+                 network_fn: Callable, n_envs: int,
+                 output_dir: Optional[str] = None,
+                 seed: Optional[int] = None,
+                 n_workers: Optional[int] = None):
+        super().__init__(env_class, agent_class, network_fn, n_envs,
+                         output_dir, seed)
+        import ray  # pylint: disable=import-outside-toplevel
+        self._ray = ray
+        self._workers = []
+        self._closed = True
+        _RayOwnership.acquire()
+        self._closed = False
+        try:
+            if n_workers is None:
+                n_workers = max(1, int(ray.cluster_resources().get('CPU', 1)))
+            if n_workers < 1:
+                raise ValueError(
+                    f'RayBatchStepper.n_workers must be at least 1, got '
+                    f'{n_workers}.')
+            self._env_ranges = _split_evenly(n_envs, min(n_workers, n_envs))
+            gin_config, gin_modules = _gin_config_for_workers()
+            self._worker_args = {
+                'factories': cloudpickle.dumps(
+                    (env_class, agent_class, network_fn)),
+                'gin_config': gin_config,
+                'gin_modules': gin_modules,
+                'sys_path': list(dict.fromkeys(
+                    os.path.abspath(path) for path in sys.path)),
+                'output_dir': output_dir,
+            }
+            self._workers = [self._start_worker(index)
+                             for index in range(len(self._env_ranges))]
+            # Fail here, not in the first batch, if workers cannot start.
+            for index, worker in enumerate(self._workers):
+                try:
+                    ray.get(worker.pid.remote())
+                except ray.exceptions.RayActorError as error:
+                    raise RuntimeError(
+                        f'RayBatchStepper worker {index} failed to start:\n'
+                        f'{error}') from error
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def n_workers(self) -> int:
+        """Number of Ray actors."""
+        return len(self._env_ranges)
+
+    def _start_worker(self, index: int) -> Any:
+        start, stop = self._env_ranges[index]
+        return _remote_worker().options(scheduling_strategy='SPREAD').remote(
+            n_envs=stop - start, seed=self._seed, first_env_index=start,
+            **self._worker_args)
+
+    def worker_pids(self) -> List[int]:
+        """Process ids of the workers (for tests and diagnostics).
+
+        Returns:
+            One pid per worker, in worker order.
+        """
+        return self._ray.get([worker.pid.remote() for worker in self._workers])
+
+    def _split_batched_kwargs(
+            self, batched_solve_kwargs: Optional[Dict[str, Sequence[Any]]]
+    ) -> List[Optional[Dict[str, Sequence[Any]]]]:
+        """Each worker's slice of batched_solve_kwargs."""
+        if not batched_solve_kwargs:
+            return [None] * self.n_workers
+        per_worker = [{} for _ in range(self.n_workers)]
+        for name, values in batched_solve_kwargs.items():
+            if len(values) != self._n_envs:
+                raise ValueError(
+                    f'batched_solve_kwargs[{name!r}] has {len(values)} '
+                    f'values for {self._n_envs} envs.')
+            for kwargs, (start, stop) in zip(per_worker, self._env_ranges):
+                kwargs[name] = values[start:stop]
+        return per_worker
+
+    def run_episode_batch(
+            self, params: Any,
+            batched_solve_kwargs: Optional[Dict[str, Sequence[Any]]] = None,
+            **common_solve_kwargs) -> List[data.Episode]:
+        """Plays one episode per env with the network set to params.
+
+        Args:
+            params: Network parameters for this batch; put in the object store
+                once and shared by all workers.
+            batched_solve_kwargs: ``{name: [value per env]}`` passed to each
+                agent's solve().
+            **common_solve_kwargs: Passed to every agent's solve().
+
+        Returns:
+            n_envs Episodes, in env order.
+
+        Raises:
+            RuntimeError: If a worker dies twice in one call, or the stepper
+                is closed.
+            Exception: What an agent or env raised in a worker (as a
+                ray.exceptions.RayTaskError that is also of the original type).
+        """
+        if self._closed:
+            raise RuntimeError('run_episode_batch() on a closed RayBatchStepper.')
+        ray = self._ray
+        kwargs_per_worker = self._split_batched_kwargs(batched_solve_kwargs)
+        params_ref = ray.put(params)
+
+        def submit(index):
+            return self._workers[index].run_episode_batch.remote(
+                params_ref, kwargs_per_worker[index], common_solve_kwargs)
+
+        pending = [submit(index) for index in range(self.n_workers)]
+        results = [None] * self.n_workers
+        dead = []
+        for index, result_ref in enumerate(pending):
+            try:
+                results[index] = ray.get(result_ref)
+            except ray.exceptions.RayActorError as error:
+                _logger.warning('RayBatchStepper worker %d died (%s); '
+                                'replacing it.', index,
+                                type(error).__name__)
+                dead.append(index)
+        for index in dead:
+            self._replace_worker(index)
+        retried = {index: submit(index) for index in dead}
+        for index, result_ref in retried.items():
+            try:
+                results[index] = ray.get(result_ref)
+            except ray.exceptions.RayActorError as error:
+                start, stop = self._env_ranges[index]
+                raise RuntimeError(
+                    f'RayBatchStepper worker {index} (envs {start} to '
+                    f'{stop - 1}) died, and so did its replacement:\n'
+                    f'{error}') from error
+        return _writable(
+            [episode for episodes in results for episode in episodes])
+
+    def _replace_worker(self, index: int) -> None:
+        try:
+            self._ray.kill(self._workers[index], no_restart=True)
+        except Exception:  # pylint: disable=broad-except
+            pass  # Already gone.
+        self._workers[index] = self._start_worker(index)
+
+    def close(self) -> None:
+        """Closes the workers' envs and agents, then kills the actors.
+
+        Shuts Ray down if a RayBatchStepper started it and this was the last
+        open one (see the module docstring). Closing twice is harmless.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        ray = self._ray
+        workers, self._workers = self._workers, []
+        try:
+            if workers and ray.is_initialized():
+                close_refs = [worker.close.remote() for worker in workers]
+                ray.wait(close_refs, num_returns=len(close_refs),
+                         timeout=_CLOSE_TIMEOUT_S)
+                for worker in workers:
+                    try:
+                        ray.kill(worker, no_restart=True)
+                    except Exception:  # pylint: disable=broad-except
+                        pass  # Already gone.
+        finally:
+            _RayOwnership.release()
