@@ -82,6 +82,8 @@ class RequestHandler:
             batch = [requests[index] for index in indices]
             if len(batch) == 1:
                 inputs = batch[0]
+            elif isinstance(batch[0], np.ndarray):
+                inputs = np.concatenate(batch)
             else:
                 inputs = data.nested_concatenate(batch)
             predictions = self._ready_network().predict(inputs)
@@ -89,9 +91,12 @@ class RequestHandler:
             start = 0
             for index, request in zip(indices, batch):
                 stop = start + _batch_size(request)
-                responses[index] = data.nested_map(
-                    lambda leaf, start=start, stop=stop: leaf[start:stop],
-                    predictions)
+                if isinstance(predictions, np.ndarray):
+                    responses[index] = predictions[start:stop]
+                else:
+                    responses[index] = data.nested_map(
+                        lambda leaf, start=start, stop=stop: leaf[start:stop],
+                        predictions)
                 start = stop
         return responses
 

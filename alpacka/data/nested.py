@@ -128,10 +128,19 @@ def nested_concatenate(xs: Sequence[Any]) -> Any:
                       stop_fn=lambda node: isinstance(node, list))
 
 
-def nested_leaves(x: Any) -> list:
-    """Lists the leaves of a structure in a deterministic order."""
+def nested_leaves(x: Any, stop_fn: Callable = is_leaf) -> list:
+    """Lists the leaves of a structure in a deterministic order.
+
+    Args:
+        x: Nested structure.
+        stop_fn: Predicate telling which nodes are leaves (e.g. to treat
+            TensorSignatures, which are tuples, as leaves).
+
+    Returns:
+        The leaves, depth first.
+    """
     leaves = []
-    nested_map(leaves.append, x)
+    nested_map(leaves.append, x, stop_fn=stop_fn)
     return leaves
 
 

@@ -47,7 +47,7 @@ class Episode(_EpisodeFields):
         return len(self.transition_batch.reward)
 
     @classmethod
-    def _make(cls, iterable) -> 'Episode':
+    def _make(cls, iterable, *args, **kwargs) -> 'Episode':  # pylint: disable=unused-argument
         # namedtuple's _make (used by _replace) checks len(), which here
         # counts steps; check the number of fields instead.
         result = tuple.__new__(cls, iterable)

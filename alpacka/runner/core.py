@@ -69,15 +69,15 @@ def check_network_output(network: Any,
         lambda sig: np.zeros((1,) + tuple(sig.shape), sig.dtype),
         signature.input, stop_fn=is_signature)
     outputs = network.predict(probe)
-    expected = data.nested_leaves(data.nested_map(
-        lambda sig: tuple(sig.shape), signature.output, stop_fn=is_signature))
+    expected = [tuple(sig.shape) for sig in data.nested_leaves(
+        signature.output, stop_fn=is_signature)]
     got = [tuple(np.shape(leaf)[1:]) for leaf in data.nested_leaves(outputs)]
     if len(got) != len(expected) or any(
-            tuple(e) != g for e, g in zip(expected, got)):
+            e != g for e, g in zip(expected, got)):
         raise errors.NetworkSignatureError(
             f'{_describe(type(network))} outputs shapes {got} (batch '
             f'dimension left out), but the agent\'s network signature asks '
-            f'for {[tuple(e) for e in expected]}. Check the network\'s '
+            f'for {expected}. Check the network\'s '
             f'model_fn and the action space.')
 
 
@@ -173,7 +173,13 @@ class Runner:
 
         self._network_fn = functools.partial(
             network_class, network_signature=self._network_signature)
-        self._network = self._network_fn()
+        try:
+            self._network = self._network_fn()
+        except (ValueError, TypeError) as error:
+            raise errors.NetworkSignatureError(
+                f'Building {_describe(network_class)} for the agent\'s network '
+                f'signature {self._network_signature} failed: {error}'
+            ) from error
         check_network_output(self._network, self._network_signature)
         self._trainer = trainer_class(self._network_signature)
 
