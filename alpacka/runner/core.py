@@ -102,15 +102,53 @@ def episode_metrics(episodes: Sequence[data.Episode]) -> Dict[str, float]:
     return {name: float(value) for name, value in metrics.items()}
 
 
+def _config_blocks(config: str) -> Dict[str, str]:
+    """Splits Gin's config text into ``{'Parameters for X': block}``."""
+    blocks = {}
+    for block in config.split('\n\n'):
+        first_line = block.strip().split('\n', 1)[0]
+        if first_line.startswith('# Parameters for '):
+            blocks[first_line[2:].rstrip(':')] = block.strip()
+    return blocks
+
+
+def operative_config_text() -> str:
+    """The operative Gin config, completed with bindings used elsewhere.
+
+    The operative config lists every parameter that this process used,
+    defaults included. Configurables that only other processes called (the
+    agents, envs and networks inside Ray workers, or nested in another
+    agent's batch stepper) are missing from it, so their parsed bindings are
+    appended, with the config's import lines.
+
+    Returns:
+        Gin config text that reproduces the run.
+    """
+    operative = gin.operative_config_str().strip()
+    parsed = gin.config_str()
+    used = _config_blocks(operative)
+    unused = [block for name, block in _config_blocks(parsed).items()
+              if name not in used]
+    imports = [line for line in parsed.splitlines()
+               if line.startswith(('import ', 'from '))]
+    if not unused:
+        return operative + '\n'
+    return '\n\n'.join(
+        [operative, '# Parsed bindings of configurables this process did not '
+         'call (used in\n# Ray workers or nested batch steppers):',
+         '\n'.join(imports), *unused]).replace('\n\n\n', '\n\n') + '\n'
+
+
 def write_config(output_dir: str, operative: bool) -> None:
     """Writes the Gin config to <output_dir>/config.gin, atomically.
 
     Args:
         output_dir: The run's output directory.
         operative: Write the operative config (every parameter the run used,
-            defaults included) rather than the parsed bindings.
+            defaults included; see operative_config_text) rather than the
+            parsed bindings.
     """
-    config = gin.operative_config_str() if operative else gin.config_str()
+    config = operative_config_text() if operative else gin.config_str()
     with atomic_files.atomic_write(os.path.join(output_dir, CONFIG_FILE),
                                    'w') as config_file:
         config_file.write(config)
@@ -154,6 +192,7 @@ class Runner:
                  seed: Optional[int] = None,
                  checkpoint_every: int = 1):
         self._output_dir = output_dir
+        os.makedirs(output_dir, exist_ok=True)
         self._n_epochs = n_epochs
         self._n_precollect_epochs = n_precollect_epochs
         self._episode_time_limit = episode_time_limit
