@@ -5,11 +5,14 @@ from alpacka.data.nested import (choose_leaf, is_leaf, nested_concatenate,
                                  nested_unstack, nested_unzip, nested_zip)
 from alpacka.data.types import (Episode, Nested, NetworkRequest,
                                 NetworkSignature, TensorSignature, Transition,
-                                is_network_request)
+                                is_network_request, is_signature,
+                                signature_leaves, signature_map)
 
 __all__ = [
     'Episode', 'Nested', 'NetworkRequest', 'NetworkSignature',
     'TensorSignature', 'Transition', 'choose_leaf', 'is_leaf',
-    'is_network_request', 'nested_concatenate', 'nested_leaves', 'nested_map',
+    'is_network_request', 'is_signature', 'nested_concatenate',
+    'nested_leaves', 'nested_map',
     'nested_stack', 'nested_unstack', 'nested_unzip', 'nested_zip',
+    'signature_leaves', 'signature_map',
 ]

@@ -5,6 +5,8 @@ from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
+from alpacka.data import nested
+
 
 class Transition(NamedTuple):
     """One step of interaction, or (in a batch) the same fields stacked.
@@ -67,6 +69,25 @@ class NetworkSignature(NamedTuple):
     """Nested TensorSignatures of a network's input and output."""
     input: Any
     output: Any
+
+
+def is_signature(node: Any) -> bool:
+    """Whether a node of a nested signature is a TensorSignature (a leaf)."""
+    return isinstance(node, TensorSignature)
+
+
+def signature_leaves(signature: Any) -> list:
+    """The TensorSignatures of a nested signature, depth first.
+
+    TensorSignatures are NamedTuples, so plain nested_leaves would descend
+    into their shapes.
+    """
+    return nested.nested_leaves(signature, stop_fn=is_signature)
+
+
+def signature_map(fn: Any, signature: Any) -> Any:
+    """nested_map over a nested signature, with TensorSignatures as leaves."""
+    return nested.nested_map(fn, signature, stop_fn=is_signature)
 
 
 class NetworkRequest:

@@ -90,10 +90,9 @@ class DummyNetwork(TrainableNetwork):
         batch_size = len(data.choose_leaf(inputs))
         if self._network_signature is None:
             return inputs
-        return data.nested_map(
+        return data.signature_map(
             lambda sig: np.zeros((batch_size,) + tuple(sig.shape), sig.dtype),
-            self._network_signature.output,
-            stop_fn=lambda node: isinstance(node, data.TensorSignature))
+            self._network_signature.output)
 
     @property
     def params(self) -> None:

@@ -112,9 +112,6 @@ class _Leaf(NamedTuple):
     signature: data.TensorSignature
 
 
-def _is_signature(node: Any) -> bool:
-    return isinstance(node, data.TensorSignature)
-
 
 def _signature_leaves(signature: Any) -> List[_Leaf]:
     """Lists the TensorSignature leaves of a nested signature, in order.
@@ -130,7 +127,7 @@ def _signature_leaves(signature: Any) -> List[_Leaf]:
     def visit(node, path, names):
         if node is None:
             return
-        if _is_signature(node):
+        if data.is_signature(node):
             leaves.append(_Leaf(path, '_'.join(names), node))
         elif isinstance(node, tuple) and hasattr(node, '_fields'):
             for index, (field, child) in enumerate(zip(node._fields, node)):
@@ -182,7 +179,7 @@ def _pack_like(signature: Any, flat: Sequence[Any]) -> Any:
     """Inverse of _flatten_like: puts flat values into the signature's nesting."""
     iterator = iter(flat)
     return data.nested_map(lambda _: next(iterator), signature,
-                           stop_fn=_is_signature)
+                           stop_fn=data.is_signature)
 
 
 def _per_head(value: Any, leaves: Sequence[_Leaf], signature: Any,
@@ -199,7 +196,7 @@ def _per_head(value: Any, leaves: Sequence[_Leaf], signature: Any,
     Returns:
         One setting per head, in leaf order.
     """
-    if isinstance(value, (tuple, list, dict)) and not _is_signature(signature):
+    if isinstance(value, (tuple, list, dict)) and not data.is_signature(signature):
         try:
             return _flatten_like(leaves, value, what)
         except ValueError as error:
@@ -338,7 +335,7 @@ def convnet(network_signature: data.NetworkSignature,
     """
     _, keras = _import_tf()
     input_signature = network_signature.input
-    if not _is_signature(input_signature) or len(input_signature.shape) not in (2, 3):
+    if not data.is_signature(input_signature) or len(input_signature.shape) not in (2, 3):
         raise ValueError(
             f'convnet needs a single image-like input [H, W, C] or [H, W]; got '
             f'the input signature {input_signature}. Use mlp for other inputs.')
@@ -512,7 +509,7 @@ class KerasNetwork(core.TrainableNetwork):
         if not self._input_leaves or not self._output_leaves:
             raise ValueError(f'The network signature {network_signature} has no '
                              f'input or no output leaves.')
-        self._single_input = _is_signature(network_signature.input)
+        self._single_input = data.is_signature(network_signature.input)
         self._input_dtypes = [np.dtype(leaf.signature.dtype)
                               for leaf in self._input_leaves]
         self._output_dtypes = [np.dtype(leaf.signature.dtype)
@@ -721,7 +718,7 @@ class KerasNetwork(core.TrainableNetwork):
         flat = self._flat_inputs(inputs)
         convert = self._tf.convert_to_tensor
         outputs = self._predict_fn(*[convert(array) for array in flat])
-        if len(outputs) == 1 and _is_signature(self._network_signature.output):
+        if len(outputs) == 1 and data.is_signature(self._network_signature.output):
             return outputs[0].numpy()
         return _pack_like(self._network_signature.output,
                           [tensor.numpy() for tensor in outputs])
@@ -817,7 +814,7 @@ class KerasNetwork(core.TrainableNetwork):
         flat_inputs = self._flat_inputs(inputs, what='training input')
         batch_size = len(flat_inputs[0])
         output = self._network_signature.output
-        if _is_signature(output):
+        if data.is_signature(output):
             flat_targets = [targets]
         else:
             flat_targets = _flatten_like(self._output_leaves, targets, 'targets')
@@ -834,7 +831,7 @@ class KerasNetwork(core.TrainableNetwork):
             converted.append(target)
         if masks is None:
             flat_masks = [None] * len(self._output_leaves)
-        elif _is_signature(output):
+        elif data.is_signature(output):
             flat_masks = [masks]
         else:
             flat_masks = _flatten_like(self._output_leaves, masks, 'masks')

@@ -62,15 +62,12 @@ def check_network_output(network: Any,
     """
     if signature is None or isinstance(network, networks.DummyNetwork):
         return
-    def is_signature(node):
-        return isinstance(node, data.TensorSignature)
-
-    probe = data.nested_map(
+    probe = data.signature_map(
         lambda sig: np.zeros((1,) + tuple(sig.shape), sig.dtype),
-        signature.input, stop_fn=is_signature)
+        signature.input)
     outputs = network.predict(probe)
-    expected = [tuple(sig.shape) for sig in data.nested_leaves(
-        signature.output, stop_fn=is_signature)]
+    expected = [tuple(sig.shape)
+                for sig in data.signature_leaves(signature.output)]
     got = [tuple(np.shape(leaf)[1:]) for leaf in data.nested_leaves(outputs)]
     if len(got) != len(expected) or any(
             e != g for e, g in zip(expected, got)):

@@ -17,13 +17,16 @@ import numpy as np
 from alpacka import data
 
 
-def _is_signature(node: Any) -> bool:
-    return isinstance(node, data.TensorSignature)
-
-
-def _signature_leaves(signature: Any) -> List[data.TensorSignature]:
-    leaves = []
-    data.nested_map(leaves.append, signature, stop_fn=_is_signature)
+def _checked_leaf_signatures(datapoint_signature: Any,
+                             capacity: int) -> List[data.TensorSignature]:
+    """The signature's leaves, after checking it and the capacity."""
+    if capacity < 1:
+        raise ValueError(f'Replay buffer capacity must be positive, got '
+                         f'{capacity}.')
+    leaves = data.signature_leaves(datapoint_signature)
+    if not leaves:
+        raise ValueError(f'The datapoint signature {datapoint_signature!r} '
+                         f'has no TensorSignature leaves.')
     return leaves
 
 
@@ -31,7 +34,7 @@ def _unflatten(signature: Any, leaves: Sequence[Any]) -> Any:
     """Builds a structure like signature with leaves in its leaf order."""
     leaf_iter = iter(leaves)
     return data.nested_map(lambda _: next(leaf_iter), signature,
-                           stop_fn=_is_signature)
+                           stop_fn=data.is_signature)
 
 
 def _flatten_like(signature: Any, x: Any,
@@ -46,7 +49,7 @@ def _flatten_like(signature: Any, x: Any,
     Raises:
         ValueError: x is not structured like the signature.
     """
-    if _is_signature(signature):
+    if data.is_signature(signature):
         return [(path, x, signature)]
     if signature is None:
         return []
@@ -120,14 +123,9 @@ class UniformReplayBuffer:
 
     def __init__(self, datapoint_signature: Any, capacity: int,
                  seed: Optional[int] = None):
-        if capacity < 1:
-            raise ValueError(f'Replay buffer capacity must be positive, got '
-                             f'{capacity}.')
         self._signature = datapoint_signature
-        self._leaf_signatures = _signature_leaves(datapoint_signature)
-        if not self._leaf_signatures:
-            raise ValueError(f'The datapoint signature {datapoint_signature!r} '
-                             f'has no TensorSignature leaves.')
+        self._leaf_signatures = _checked_leaf_signatures(datapoint_signature,
+                                                         capacity)
         self._capacity = capacity
         self._storage = [
             np.empty((capacity,) + tuple(sig.shape), dtype=sig.dtype)
@@ -336,14 +334,9 @@ class HierarchicalReplayBuffer:
         if hierarchy_depth < 0:
             raise ValueError(f'hierarchy_depth must be non-negative, got '
                              f'{hierarchy_depth}.')
-        if capacity < 1:
-            raise ValueError(f'Replay buffer capacity must be positive, got '
-                             f'{capacity}.')
         self._signature = datapoint_signature
-        self._leaf_signatures = _signature_leaves(datapoint_signature)
-        if not self._leaf_signatures:
-            raise ValueError(f'The datapoint signature {datapoint_signature!r} '
-                             f'has no TensorSignature leaves.')
+        self._leaf_signatures = _checked_leaf_signatures(datapoint_signature,
+                                                         capacity)
         self._capacity = capacity
         self._depth = hierarchy_depth
         # Leaf buckets by label tuple, in creation order; the order fixes

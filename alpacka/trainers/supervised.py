@@ -132,9 +132,6 @@ def mask_one(episode: data.Episode) -> np.ndarray:
     return np.ones(len(episode), dtype=np.float32)
 
 
-def _is_signature(node: Any) -> bool:
-    return isinstance(node, data.TensorSignature)
-
 
 def _apply(fns: Any, episode: data.Episode) -> Any:
     """Calls one function, or each function of a nested structure, on episode."""
@@ -176,7 +173,7 @@ def _fit(kind: str, values: Any, signature: Any, n: int, path: str) -> Any:
     Raises:
         ValueError: naming the head, the expected and the actual shape.
     """
-    if _is_signature(signature):
+    if data.is_signature(signature):
         expected = tuple(signature.shape)
         if kind == 'mask' and values is None:
             return np.ones(n, dtype=signature.dtype)
@@ -290,7 +287,7 @@ class SupervisedTrainer(base.Trainer):
         # A [T] float32 weight per example for every output head.
         self._mask_signature = None if mask is None else data.nested_map(
             lambda _: data.TensorSignature(shape=(), dtype=np.float32),
-            network_signature.output, stop_fn=_is_signature)
+            network_signature.output, stop_fn=data.is_signature)
         # (input, target, mask), each nested like the network's signature.
         datapoint_signature = (network_signature.input,
                                network_signature.output, self._mask_signature)
@@ -343,12 +340,12 @@ class SupervisedTrainer(base.Trainer):
         masks = None
         if self._mask is not None:
             mask_values = _apply(self._mask, episode)
-            if not _is_signature(signature.output) and (
+            if not data.is_signature(signature.output) and (
                     not isinstance(mask_values, (dict, tuple, list))):
                 # One [T] array of weights for every head.
                 mask_values = data.nested_map(lambda _: mask_values,
                                               signature.output,
-                                              stop_fn=_is_signature)
+                                              stop_fn=data.is_signature)
             masks = _fit('mask', mask_values, self._mask_signature, n,
                          'output')
         return inputs, targets, masks
