@@ -45,6 +45,11 @@ def maybe_coroutine(result: Any) -> Coroutine:
 class Agent:
     """Base class of agents.
 
+    Attributes:
+        evaluation: When True, the agent plays to be measured, not to learn:
+            no exploration noise, no random actions, greedy choices. Set by
+            evaluation callbacks; False by default.
+
     Args:
         parameter_schedules: ``{'attribute.path': fn(epoch)}``; before each
             episode, each attribute is set to ``fn(epoch)``.
@@ -53,6 +58,7 @@ class Agent:
     def __init__(self, parameter_schedules: Optional[Dict[str, Callable]] = None):
         self._parameter_schedules = dict(parameter_schedules or {})
         self._rng = np.random.default_rng()
+        self.evaluation = False
 
     def seed(self, seed: Optional[int]) -> None:
         """Reseeds the agent's random generator (self._rng).

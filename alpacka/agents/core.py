@@ -40,7 +40,10 @@ class RandomAgent(base.OnlineAgent):
 
 
 class _PolicyNetworkAgent(base.OnlineAgent):
-    """Asks the network for one vector of action scores per step."""
+    """Asks the network for one vector of action scores per step.
+
+    In evaluation mode it takes the best-scored action.
+    """
 
     def network_signature(self, observation_space: gymnasium.Space,
                           action_space: gymnasium.Space
@@ -56,7 +59,9 @@ class _PolicyNetworkAgent(base.OnlineAgent):
         logits = np.asarray(scores[0], dtype=np.float32)
         # Plain floats: for a handful of actions Python arithmetic is several
         # times faster than numpy calls on tiny arrays.
-        probabilities = self._probabilities(logits.tolist())
+        scores_list = logits.tolist()
+        probabilities = (_greedy(scores_list) if self.evaluation
+                         else self._probabilities(scores_list))
         threshold = self._rng.random() * sum(probabilities)
         action = len(probabilities) - 1
         cumulative = 0.0

@@ -179,6 +179,11 @@ def test_softmax_and_epsilon_greedy_signatures_and_choices():
     assert 0 in episode.transition_batch.action
     metrics = exploring.compute_metrics([episode])
     assert metrics['logits_entropy_mean'] == pytest.approx(0.0, abs=1e-3)
+    exploring.evaluation = True  # Measured, not exploring: greedy.
+    for _ in range(5):
+        episode, _ = _run(exploring, env, network=always_right, time_limit=8)
+        np.testing.assert_array_equal(episode.transition_batch.action,
+                                      [1] * len(episode))
 
 
 def test_parameter_schedules_anneal_attributes():
