@@ -1,6 +1,14 @@
 """Runner callbacks: hooks around each epoch (evaluation, custom logging, ...)."""
 
-from typing import Any
+import functools
+from typing import Any, Callable, Optional
+
+import gin
+
+from alpacka import batch_steppers
+from alpacka import metric_logging
+from alpacka.runner import core
+from alpacka.utils import seeding
 
 
 class Callback:
@@ -22,3 +30,77 @@ class Callback:
 
     def close(self) -> None:
         """Called once when the run ends."""
+
+
+def make_evaluation_agent(agent_class: Callable) -> Any:
+    """Builds an agent in evaluation mode (greedy, no exploration).
+
+    Args:
+        agent_class: The agent constructor.
+
+    Returns:
+        The agent, with ``evaluation = True``.
+    """
+    agent = agent_class()
+    agent.evaluation = True
+    return agent
+
+
+@gin.configurable(module='alpacka.runner.callbacks')
+class EvaluationCallback(Callback):
+    """Every few epochs, plays greedy episodes and logs ``eval_episode/*``.
+
+    The agents are built like the Runner's but with ``evaluation = True``
+    (no exploration noise, greedy actions); they use the network's current
+    parameters. Evaluation episodes do not reach the trainer.
+
+    Args:
+        runner: The Runner.
+        every_n_epochs: Evaluate after every this many epochs.
+        n_episodes: Episodes per evaluation (played side by side).
+        time_limit: Step limit of an evaluation episode (None: the Runner's
+            episode_time_limit).
+        batch_stepper_class: Where evaluation episodes run.
+    """
+
+    def __init__(self, runner: Any, every_n_epochs: int = 1,
+                 n_episodes: int = 8, time_limit: Optional[int] = None,
+                 batch_stepper_class: Callable = (
+                     batch_steppers.LocalBatchStepper)):
+        super().__init__(runner)
+        if every_n_epochs < 1 or n_episodes < 1:
+            raise ValueError(
+                f'EvaluationCallback needs every_n_epochs >= 1 and '
+                f'n_episodes >= 1, got {every_n_epochs} and {n_episodes}.')
+        self._every_n_epochs = every_n_epochs
+        self._n_episodes = n_episodes
+        self._time_limit = time_limit
+        self._batch_stepper_class = batch_stepper_class
+        self._batch_stepper = None
+
+    def _stepper(self) -> Any:
+        if self._batch_stepper is None:
+            runner = self._runner
+            self._batch_stepper = self._batch_stepper_class(
+                env_class=runner.env_fn,
+                agent_class=functools.partial(make_evaluation_agent,
+                                              runner.agent_class),
+                network_fn=runner.network_fn, n_envs=self._n_episodes,
+                output_dir=None, seed=seeding.derive_seed(runner.seed, 1))
+        return self._batch_stepper
+
+    def on_epoch_end(self, epoch: int) -> None:
+        """Evaluates when ``epoch + 1`` is a multiple of every_n_epochs."""
+        if (epoch + 1) % self._every_n_epochs:
+            return
+        time_limit = self._time_limit or self._runner.episode_time_limit
+        episodes = self._stepper().run_episode_batch(
+            self._runner.network.params, epoch=epoch, time_limit=time_limit)
+        metric_logging.log_scalar_metrics('eval_episode', epoch,
+                                          core.episode_metrics(episodes))
+
+    def close(self) -> None:
+        """Closes the evaluation stepper."""
+        if self._batch_stepper is not None:
+            self._batch_stepper.close()
+            self._batch_stepper = None

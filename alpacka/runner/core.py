@@ -193,6 +193,7 @@ class Runner:
         self._n_epochs = n_epochs
         self._n_precollect_epochs = n_precollect_epochs
         self._episode_time_limit = episode_time_limit
+        self._seed = seed
         self._checkpoint_every = checkpoint_every
         seeding.set_global_seed(seed)
 
@@ -285,6 +286,16 @@ class Runner:
     def network_fn(self) -> Callable:
         """Zero-argument network factory."""
         return self._network_fn
+
+    @property
+    def episode_time_limit(self) -> Optional[int]:
+        """Maximum steps per episode (None: no limit)."""
+        return self._episode_time_limit
+
+    @property
+    def seed(self) -> Optional[int]:
+        """The run's seed (None: unseeded)."""
+        return self._seed
 
     @property
     def output_dir(self) -> str:
