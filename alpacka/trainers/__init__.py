@@ -13,8 +13,10 @@ from alpacka.trainers.base import DummyTrainer, Trainer
 from alpacka.trainers.replay_buffers import (HierarchicalReplayBuffer,
                                              UniformReplayBuffer)
 from alpacka.trainers.supervised import SupervisedTrainer
+from alpacka.trainers.td import TDTrainer
 
 __all__ = [
-    'DummyTrainer', 'HierarchicalReplayBuffer', 'SupervisedTrainer', 'Trainer',
+    'DummyTrainer', 'HierarchicalReplayBuffer', 'SupervisedTrainer',
+    'TDTrainer', 'Trainer',
     'UniformReplayBuffer', 'replay_buffers', 'supervised',
 ]

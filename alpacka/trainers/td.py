@@ -1,0 +1,236 @@
+"""TDTrainer: n-step temporal-difference value targets from a target network."""
+
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional
+
+import gin
+import numpy as np
+
+from alpacka import data
+from alpacka.trainers import base
+from alpacka.trainers import replay_buffers
+from alpacka.utils import seeding
+
+# Sub-seed index of the replay sampling generator under the run's global seed.
+_SEED_INDEX = 8
+
+
+def n_step_returns(rewards: np.ndarray, terminated: bool, n_step: int,
+                   discount: float) -> tuple:
+    """Partial n-step returns of one episode and how to bootstrap them.
+
+    For step t the target is ``R_t + D_t * V(s_{B_t})`` with
+    ``R_t = sum_{k < n, t + k < T} discount^k r_{t+k}``, ``B_t = min(t + n, T)``
+    (the state reached after the window) and ``D_t = discount^(B_t - t)``,
+    except that ``D_t = 0`` when the window reaches the end of an episode that
+    terminated (a truncated episode still has a future to bootstrap).
+
+    Args:
+        rewards: [T] rewards of the episode.
+        terminated: Whether the episode ended in a terminal state.
+        n_step: Length of the reward window.
+        discount: Per-step discount.
+
+    Returns:
+        ``(partial_returns [T], bootstrap_index [T] into the T + 1
+        observations s_0 .. s_T, bootstrap_discount [T])``.
+    """
+    rewards = np.asarray(rewards, dtype=np.float64)
+    n_steps = len(rewards)
+    steps = np.arange(n_steps)
+    partial_returns = np.zeros(n_steps)
+    for k in range(n_step):
+        in_window = steps + k < n_steps
+        partial_returns[in_window] += discount ** k * rewards[steps[in_window] + k]
+    bootstrap_index = np.minimum(steps + n_step, n_steps)
+    bootstrap_discount = discount ** (bootstrap_index - steps).astype(np.float64)
+    if terminated:
+        bootstrap_discount[bootstrap_index == n_steps] = 0.0
+    return partial_returns, bootstrap_index, bootstrap_discount
+
+
+@gin.configurable(module='alpacka.trainers')
+class TDTrainer(base.Trainer):
+    """Trains a value network on n-step TD targets from a target network.
+
+    The value target of step t is ``R_t + D_t * V_target(s_{t+n})`` (see
+    n_step_returns), computed when the batch is sampled, with a target
+    network: a copy of the trained network refreshed every
+    ``target_update_period`` epochs. Terminal states are not bootstrapped;
+    truncated episodes are.
+
+    The network's output is either the value alone (a TensorSignature of
+    shape (1,)) or a dict with the value under ``value_head``; the dict's
+    other heads are trained on ``other_targets`` (functions of the episode,
+    as SupervisedTrainer's targets, e.g. ``{'policy':
+    @alpacka.trainers.supervised.target_action_histogram}``) or left out of
+    the loss (mask 0) when they have none.
+
+    Args:
+        network_signature: Signature of the trained network.
+        n_step: Length of the reward window of the targets.
+        discount: Per-step discount.
+        value_head: Key of the value in a dict output (ignored otherwise).
+        other_targets: ``{head: fn(episode) -> [T, ...]}`` for other heads.
+        target_update_period: Epochs between refreshes of the target network.
+        batch_size: Examples per training step.
+        n_steps_per_epoch: Training steps per train_epoch().
+        replay_buffer_capacity: Maximum number of transitions held.
+        seed: Seed of the replay sampling (None: derived from the run's seed).
+    """
+
+    def __init__(self, network_signature: data.NetworkSignature,
+                 n_step: int = 1, discount: float = 0.99,
+                 value_head: str = 'value',
+                 other_targets: Optional[Mapping[str, Callable]] = None,
+                 target_update_period: int = 1, batch_size: int = 64,
+                 n_steps_per_epoch: int = 1000,
+                 replay_buffer_capacity: int = 1000000,
+                 seed: Optional[int] = None):
+        super().__init__(network_signature)
+        if network_signature is None:
+            raise ValueError('TDTrainer needs a network signature, but the '
+                             'agent uses no network.')
+        if n_step < 1 or target_update_period < 1:
+            raise ValueError(f'TDTrainer needs n_step >= 1 and '
+                             f'target_update_period >= 1, got {n_step} and '
+                             f'{target_update_period}.')
+        output = network_signature.output
+        self._heads = self._check_heads(output, value_head,
+                                        dict(other_targets or {}))
+        self._value_head = value_head
+        self._other_targets = dict(other_targets or {})
+        self._n_step = n_step
+        self._discount = discount
+        self._target_update_period = target_update_period
+        self._batch_size = batch_size
+        self._n_steps_per_epoch = n_steps_per_epoch
+
+        scalar = data.TensorSignature((1,), np.float32)
+        other_signatures = {head: output[head] for head in self._other_targets}
+        self._replay_buffer = replay_buffers.UniformReplayBuffer(
+            {'input': network_signature.input,
+             'bootstrap_input': network_signature.input,
+             'partial_return': scalar, 'bootstrap_discount': scalar,
+             'other_targets': other_signatures},
+            capacity=replay_buffer_capacity)
+        if seed is None:
+            seed = seeding.derive_seed(seeding.global_seed(), _SEED_INDEX)
+        self._replay_buffer.seed(seed)
+        self._target_network = None
+        self._target_params = None
+        self._epochs_since_update = 0
+
+    @staticmethod
+    def _check_heads(output: Any, value_head: str,
+                     other_targets: Dict[str, Callable]) -> Optional[list]:
+        if data.is_signature(output):
+            if tuple(output.shape) != (1,) or other_targets:
+                raise ValueError(
+                    f'TDTrainer: a network with one output must predict the '
+                    f'value, shape (1,), with no other targets; its output is '
+                    f'{output}.')
+            return None
+        if not isinstance(output, dict) or value_head not in output:
+            raise ValueError(
+                f'TDTrainer: the network output must be the value or a dict '
+                f'with the value under {value_head!r}; it is {output}.')
+        unknown = set(other_targets) - set(output)
+        if unknown:
+            raise ValueError(f'TDTrainer.other_targets names heads '
+                             f'{sorted(unknown)} that the network does not '
+                             f'have (it has {sorted(output)}).')
+        return list(output)
+
+    @property
+    def replay_buffer(self) -> replay_buffers.UniformReplayBuffer:
+        """The buffer of transitions with their n-step returns."""
+        return self._replay_buffer
+
+    def add_episode(self, episode: data.Episode) -> None:
+        """Adds every transition with its n-step return and bootstrap state."""
+        batch = episode.transition_batch
+        terminated = bool(np.asarray(batch.terminated)[-1]) if (
+            batch.terminated is not None) else not episode.truncated
+        partial_returns, bootstrap_index, bootstrap_discount = n_step_returns(
+            batch.reward, terminated, self._n_step, self._discount)
+        # s_0 .. s_T: the observations, then the last next_observation.
+        states = data.nested_concatenate([
+            batch.observation,
+            data.nested_map(lambda leaf: leaf[-1:], batch.next_observation)])
+        other_targets = {head: np.asarray(target_fn(episode))
+                         for head, target_fn in self._other_targets.items()}
+        self._replay_buffer.add({
+            'input': batch.observation,
+            'bootstrap_input': data.nested_map(
+                lambda leaf: leaf[bootstrap_index], states),
+            'partial_return': partial_returns[:, np.newaxis],
+            'bootstrap_discount': bootstrap_discount[:, np.newaxis],
+            'other_targets': other_targets,
+        })
+
+    def _value_of(self, prediction: Any) -> np.ndarray:
+        if self._heads is None:
+            return prediction
+        return prediction[self._value_head]
+
+    def _batch_with_targets(self) -> tuple:
+        sample = self._replay_buffer.sample(self._batch_size)
+        bootstrap_values = self._value_of(
+            self._target_network.predict(sample['bootstrap_input']))
+        value_target = (sample['partial_return'] +
+                        sample['bootstrap_discount'] * bootstrap_values)
+        if self._heads is None:
+            return sample['input'], value_target, None
+        n = len(value_target)
+        targets, masks = {}, {}
+        for head in self._heads:
+            signature = self._network_signature.output[head]
+            if head == self._value_head:
+                targets[head], masks[head] = value_target, np.ones(n, np.float32)
+            elif head in self._other_targets:
+                targets[head] = sample['other_targets'][head]
+                masks[head] = np.ones(n, np.float32)
+            else:
+                targets[head] = np.zeros((n,) + tuple(signature.shape),
+                                         signature.dtype)
+                masks[head] = np.zeros(n, np.float32)
+        return sample['input'], targets, masks
+
+    def _data_stream(self) -> Iterator[tuple]:
+        for _ in range(self._n_steps_per_epoch):
+            yield self._batch_with_targets()
+
+    def _refresh_target_network(self, network: Any) -> None:
+        if self._target_network is None:
+            self._target_network = network.clone()
+            if self._target_params is None:  # A fresh run: the clone is new.
+                self._epochs_since_update = 0
+                return
+            self._target_network.params = self._target_params
+        if self._epochs_since_update >= self._target_update_period:
+            self._target_network.params = network.params
+            self._epochs_since_update = 0
+
+    def train_epoch(self, network: Any) -> Dict[str, float]:
+        """Trains n_steps_per_epoch steps; {} while the buffer is empty."""
+        if len(self._replay_buffer) == 0:
+            return {}
+        self._refresh_target_network(network)
+        metrics = network.train(self._data_stream, self._n_steps_per_epoch)
+        self._epochs_since_update += 1
+        self._target_params = self._target_network.params
+        return metrics
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Replay buffer, target network parameters and update phase."""
+        return {'replay_buffer': self._replay_buffer.state_dict(),
+                'target_params': self._target_params,
+                'epochs_since_update': self._epochs_since_update}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """Restores a state from state_dict()."""
+        self._replay_buffer.load_state_dict(state['replay_buffer'])
+        self._target_params = state['target_params']
+        self._epochs_since_update = state['epochs_since_update']
+        if self._target_network is not None and self._target_params is not None:
+            self._target_network.params = self._target_params
