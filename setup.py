@@ -21,6 +21,9 @@ setuptools.setup(
         'tensorflow-cpu>=2.16; platform_machine=="x86_64"',
         'tensorflow>=2.16; platform_machine!="x86_64"',
         'keras>=3',
+        # tf.summary.scalar (TensorBoardLogger) is implemented in tensorboard,
+        # which tensorflow 2.21 no longer installs.
+        'tensorboard',
         'tqdm',
     ],
     extras_require={

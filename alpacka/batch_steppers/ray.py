@@ -19,6 +19,11 @@ when the last one closes. So a Runner that creates one stepper per run leaves
 no Ray processes behind, the several steppers nested in ShootingAgents share
 one Ray instance, and a program that wants Ray to outlive its steppers calls
 ``init_ray()`` itself first.
+
+Metrics that agents, envs or nested steppers log in a worker through
+``alpacka.metric_logging`` are buffered in the worker, returned with its
+episodes and replayed into the driver's loggers by ``run_episode_batch``,
+worker by worker, before it returns.
 """
 
 import importlib
@@ -32,6 +37,7 @@ import gin
 import numpy as np
 
 from alpacka import data
+from alpacka import metric_logging
 from alpacka.batch_steppers import core
 from alpacka.batch_steppers import local
 from alpacka.utils import seeding
@@ -169,6 +175,9 @@ class _Worker:
                  gin_modules: Sequence[str], sys_path: Sequence[str],
                  n_envs: int, output_dir: Optional[str],
                  seed: Optional[int], first_env_index: int):
+        # Whatever this process logs goes back to the driver.
+        self._metrics = metric_logging.BufferingLogger()
+        metric_logging.register_logger(self._metrics)
         _extend_sys_path(sys_path)
         for module in gin_modules:
             try:
@@ -204,10 +213,17 @@ class _Worker:
     def run_episode_batch(
             self, params: Any,
             batched_solve_kwargs: Optional[Dict[str, Sequence[Any]]],
-            common_solve_kwargs: Dict[str, Any]) -> List[data.Episode]:
-        """LocalBatchStepper.run_episode_batch on this worker's envs."""
-        return self._stepper.run_episode_batch(
+            common_solve_kwargs: Dict[str, Any]
+    ) -> Tuple[List[data.Episode], List[metric_logging.capture.Record]]:
+        """LocalBatchStepper.run_episode_batch on this worker's envs.
+
+        Returns:
+            ``(episodes, records)``: the records are what this process
+            logged since the last call (see metric_logging.capture).
+        """
+        episodes = self._stepper.run_episode_batch(
             params, batched_solve_kwargs, **common_solve_kwargs)
+        return episodes, self._metrics.drain()
 
     def close(self) -> None:
         """Closes the worker's envs and agents (and their nested steppers)."""
@@ -381,7 +397,8 @@ class RayBatchStepper(core.BatchStepper):
             **common_solve_kwargs: Passed to every agent's solve().
 
         Returns:
-            n_envs Episodes, in env order.
+            n_envs Episodes, in env order. What the workers logged has been
+            replayed into this process's loggers (worker by worker).
 
         Raises:
             RuntimeError: If a worker dies twice in one call, or the stepper
@@ -422,8 +439,10 @@ class RayBatchStepper(core.BatchStepper):
                     f'RayBatchStepper worker {index} (envs {start} to '
                     f'{stop - 1}) died, and so did its replacement:\n'
                     f'{error}') from error
+        for _, records in results:
+            metric_logging.replay(records)
         return _writable(
-            [episode for episodes in results for episode in episodes])
+            [episode for episodes, _ in results for episode in episodes])
 
     def _replace_worker(self, index: int) -> None:
         try:

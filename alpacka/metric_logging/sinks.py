@@ -7,11 +7,15 @@ import sys
 import time
 from typing import Any, Optional, TextIO
 
+from alpacka.metric_logging import progress
 from alpacka.utils import atomic_files
 
 
 class StdoutLogger:
     """Prints one aligned line per scalar.
+
+    While a progress bar is shown (see progress.epoch_progress) the lines go
+    above it; otherwise they are plain prints.
 
     Args:
         stream: Where to print (default sys.stdout, looked up at each call so
@@ -26,11 +30,12 @@ class StdoutLogger:
 
     def log_scalar(self, name: str, step: int, value: float) -> None:
         """Prints ``step | name value``."""
-        print(f'{step:>6} | {name:<36} {value:>12.4f}', file=self._out())
+        progress.write_line(f'{step:>6} | {name:<36} {value:>12.4f}',
+                            self._out())
 
     def log_property(self, name: str, value: Any) -> None:
         """Prints ``name: value``."""
-        print(f'{name}: {value}', file=self._out())
+        progress.write_line(f'{name}: {value}', self._out())
 
     def flush(self) -> None:
         """Flushes the stream, so piped output shows epoch by epoch."""

@@ -378,8 +378,12 @@ class Runner:
                   f'in {self._output_dir}. Raise Runner.n_epochs to continue '
                   f'it, or choose a new --output_dir.', file=sys.stderr)
         try:
-            while self._n_epochs is None or self._epoch < self._n_epochs:
-                self.run_epoch()
+            # A bar over epochs when stdout is a terminal; nothing otherwise.
+            with metric_logging.epoch_progress(
+                    total=self._n_epochs, initial=self._epoch) as progress:
+                while self._n_epochs is None or self._epoch < self._n_epochs:
+                    self.run_epoch()
+                    progress.update()
         except KeyboardInterrupt:
             if (self._checkpoint_every and self._phase in ('idle', 'gather')
                     and self._last_saved_epoch != self._epoch):
