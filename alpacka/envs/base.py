@@ -44,26 +44,49 @@ class ModelWrapper(gymnasium.Wrapper):
         return self.env.restore_state(state)
 
 
+class TimedState:
+    """A wrapped env's state plus the step counter, compared without it.
+
+    Equality and hashing look at the wrapped state only, so the same physical
+    state reached at different times is the same key for a planner; restoring
+    brings the counter back too.
+    """
+
+    __slots__ = ('state', 'elapsed_steps')
+
+    def __init__(self, state: Hashable, elapsed_steps: int):
+        self.state = state
+        self.elapsed_steps = elapsed_steps
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, TimedState) and self.state == other.state
+
+    def __hash__(self) -> int:
+        return hash(self.state)
+
+    def __repr__(self) -> str:
+        return f'TimedState({self.state!r}, elapsed_steps={self.elapsed_steps})'
+
+
 @gin.configurable(module='alpacka.envs')
 class TimeLimitWrapper(ModelWrapper):
     """Truncates episodes after ``max_episode_steps`` steps.
 
-    The step counter is not part of the cloned state, so the same physical
+    The step counter is not part of the state's identity: cloned states are
+    TimedStates, equal whenever the wrapped states are, so the same physical
     state reached at different times is the same key for a planner. The
-    counter is still restored: ``restore_state(s)`` brings it back to its value
-    when ``s`` was cloned (if ``s`` was cloned since the last reset), so the
-    steps a planner simulates do not eat the real episode's budget.
+    counter still travels with the state: ``restore_state(s)`` brings it back
+    to its value when ``s`` was cloned, so the steps a planner simulates do
+    not eat the real episode's budget.
     """
 
     def __init__(self, env: gymnasium.Env, max_episode_steps: int):
         super().__init__(env)
         self._max_episode_steps = max_episode_steps
         self._elapsed_steps = 0
-        self._elapsed_at_state = {}
 
     def reset(self, **kwargs) -> Any:
         self._elapsed_steps = 0
-        self._elapsed_at_state.clear()
         return self.env.reset(**kwargs)
 
     def step(self, action: Any) -> tuple:
@@ -73,15 +96,12 @@ class TimeLimitWrapper(ModelWrapper):
             truncated = True
         return observation, reward, terminated, truncated, info
 
-    def clone_state(self) -> Hashable:
-        state = self.env.clone_state()
-        self._elapsed_at_state[state] = self._elapsed_steps
-        return state
+    def clone_state(self) -> TimedState:
+        return TimedState(self.env.clone_state(), self._elapsed_steps)
 
-    def restore_state(self, state: Hashable) -> np.ndarray:
-        self._elapsed_steps = self._elapsed_at_state.get(
-            state, self._elapsed_steps)
-        return self.env.restore_state(state)
+    def restore_state(self, state: TimedState) -> np.ndarray:
+        self._elapsed_steps = state.elapsed_steps
+        return self.env.restore_state(state.state)
 
     @property
     def elapsed_steps(self) -> int:

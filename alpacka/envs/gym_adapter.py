@@ -1,7 +1,7 @@
 """Makes any registered gymnasium env usable as an Alpacka model env."""
 
 import copy
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import gin
 import gymnasium
@@ -12,6 +12,11 @@ from alpacka.envs import base
 # Attributes that hold rendering resources, not dynamics; never cloned.
 _UNCLONED_ATTRIBUTES = frozenset({'screen', 'clock', 'viewer', 'window',
                                   'renderer', 'surf'})
+
+# Attributes gymnasium's toy-text envs never change after construction (the
+# transition table and map): shared by clones instead of deep-copied, which
+# makes FrozenLake's clone about 100 times cheaper.
+DEFAULT_STATIC_ATTRIBUTES = ('P', 'desc', 'initial_state_distrib')
 
 
 class _Snapshot:
@@ -36,11 +41,15 @@ class GymEnv(base.ModelEnv):
     Args:
         env_id: A gymnasium registry id.
         max_episode_steps: Overrides the spec's time limit (None keeps it).
+        static_attributes: Names of the env's attributes that never change
+            after construction; clones share them instead of copying them.
         **kwargs: Passed to gymnasium.make.
     """
 
     def __init__(self, env_id: str = 'CartPole-v1',
-                 max_episode_steps: Optional[int] = None, **kwargs):
+                 max_episode_steps: Optional[int] = None,
+                 static_attributes: Sequence[str] = DEFAULT_STATIC_ATTRIBUTES,
+                 **kwargs):
         try:
             env = gymnasium.make(env_id, disable_env_checker=True, **kwargs)
         except gymnasium.error.Error as error:
@@ -50,6 +59,7 @@ class GymEnv(base.ModelEnv):
         if max_episode_steps is None and env.spec is not None:
             max_episode_steps = env.spec.max_episode_steps
         self._env = env.unwrapped
+        self._uncloned = _UNCLONED_ATTRIBUTES | frozenset(static_attributes)
         self._max_episode_steps = max_episode_steps
         self._elapsed_steps = 0
         self._last_observation = None
@@ -63,6 +73,15 @@ class GymEnv(base.ModelEnv):
     def unwrapped_env(self) -> gymnasium.Env:
         """The adapted gymnasium env."""
         return self._env
+
+    @property
+    def np_random(self) -> np.random.Generator:
+        """The adapted env's random generator (planners may replace it)."""
+        return self._env.np_random
+
+    @np_random.setter
+    def np_random(self, value: np.random.Generator) -> None:
+        self._env.np_random = value
 
     def reset(self, *, seed: Optional[int] = None,
               options: Optional[dict] = None) -> tuple:
@@ -88,7 +107,7 @@ class GymEnv(base.ModelEnv):
 
     def clone_state(self) -> _Snapshot:
         attributes = {key: value for key, value in vars(self._env).items()
-                      if key not in _UNCLONED_ATTRIBUTES}
+                      if key not in self._uncloned}
         attributes = copy.deepcopy(attributes)
         attributes['_alpacka_elapsed_steps'] = self._elapsed_steps
         return _Snapshot(attributes, copy.deepcopy(self._last_observation))

@@ -38,7 +38,8 @@ def test_cartpole_matches_gymnasium_dynamics():
 
 
 @pytest.mark.parametrize('env_fn', [
-    envs.CartPole, envs.Pendulum, lambda: envs.GymEnv(env_id='Acrobot-v1')])
+    envs.CartPole, envs.Pendulum, lambda: envs.GymEnv(env_id='Acrobot-v1'),
+    lambda: envs.GymEnv(env_id='FrozenLake-v1', is_slippery=True)])
 def test_restore_state_replays_exactly(env_fn):
     env = env_fn()
     env.reset(seed=0)
@@ -88,10 +89,27 @@ def test_time_limit_counter_is_not_in_state_but_is_rewound():
     env.reset(seed=0)
     env.step(0)
     state = env.clone_state()
-    assert state == env.unwrapped.clone_state()  # No counter inside.
     for _ in range(3):  # A planner's simulation reaches the limit ...
         *_, truncated, _ = env.step(1)
     assert truncated
     env.restore_state(state)  # ... and restoring gives the steps back.
     assert env.elapsed_steps == 1
     assert [env.step(0)[3] for _ in range(3)] == [False, False, True]
+    # The same physical state at another time is the same key, ...
+    later = envs.base.TimedState(state.state, elapsed_steps=3)
+    assert later == state and hash(later) == hash(state)
+    assert len({state, later, env.clone_state()}) == 2
+    env.restore_state(later)  # ... though restoring it sets its own time.
+    assert env.elapsed_steps == 3
+
+
+def test_gym_env_clones_share_static_tables_and_forward_np_random():
+    env = envs.GymEnv(env_id='FrozenLake-v1')
+    env.reset(seed=0)
+    state = env.clone_state()
+    assert 'P' not in state.attributes  # Shared, not copied.
+    env.restore_state(state)
+    assert env.unwrapped_env.P is not None
+    generator = np.random.default_rng(5)
+    env.np_random = generator
+    assert env.unwrapped_env.np_random is generator

@@ -1,0 +1,238 @@
+"""StochasticMCTSAgent: MCTS for stochastic envs, chance sampled from the model.
+
+The tree is closed-loop: decision nodes (states) alternate with chance nodes
+(an action taken in a state), and a chance node's children are the distinct
+outcomes sampled so far, keyed by ``(observation, episode ended)``. Each
+simulation restores the root (with fresh randomness, see SampledModel) and
+walks down: at a decision node it picks an action by UCT (PUCT when the leaf
+rater gave a prior), steps the model, which samples an outcome, and follows
+or creates that outcome's node; at the first node not yet expanded it asks
+the leaf rater for Q(s, .), which initialises the node's chance nodes, and
+backs up max_a Q(s, a) as the leaf's value. Nodes where the model's episode
+ended (terminated or truncated) are never expanded: their value is 0. The
+backup averages the sampled discounted returns, so Q(s, a) estimates the
+expectation over outcomes, and the action later chosen below an outcome may
+depend on which outcome it was (unlike an open-loop tree over action
+sequences). Outcomes with equal observations share a node, so the search
+assumes the observation identifies the state; envs with continuous noise
+would make every outcome a new node and keep the tree shallow.
+"""
+
+import math
+import types
+from typing import Any, Callable, Dict, List, Optional, Union
+
+import gin
+import gymnasium
+import numpy as np
+
+from alpacka import data
+from alpacka.agents import base
+from alpacka.agents import leaf_raters
+from alpacka.agents import sampled_model
+
+
+class _Node:
+    """A decision node; its per-action lists are its chance nodes.
+
+    Attributes:
+        done: The model's episode ended here; never expanded.
+        value_sums: [n_actions] sums of sampled discounted returns, None
+            until expanded.
+        visit_counts: [n_actions] visits per action (the rater's estimate
+            counts as one).
+        n_visits: Sum of visit_counts.
+        outcomes: [n_actions] dicts {outcome key: _Node}.
+        prior: [n_actions] probabilities for PUCT, or None for UCT.
+    """
+
+    __slots__ = ('done', 'value_sums', 'visit_counts', 'n_visits', 'outcomes',
+                 'prior')
+
+    def __init__(self, done: bool):
+        self.done = done
+        self.value_sums = None
+        self.visit_counts = None
+        self.n_visits = 0
+        self.outcomes = None
+        self.prior = None
+
+    def expand(self, qualities: List[float],
+               prior: Optional[List[float]]) -> None:
+        """Initialises the chance nodes from a leaf rater's estimates."""
+        n_actions = len(qualities)
+        self.value_sums = [float(quality) for quality in qualities]
+        self.visit_counts = [1] * n_actions
+        self.n_visits = n_actions
+        self.outcomes = [{} for _ in range(n_actions)]
+        self.prior = prior
+
+
+def _outcome_key(observation: Any, done: bool) -> tuple:
+    if isinstance(observation, np.ndarray):
+        return observation.tobytes(), done
+    return observation, done
+
+
+@gin.configurable(module='alpacka.agents')
+class StochasticMCTSAgent(base.OnlineAgent):
+    """Monte Carlo tree search in a stochastic env, with the env as model.
+
+    Each step runs ``n_passes`` simulations from the current state (see the
+    module docs for the tree), then acts on the root's visit counts and
+    restores the env exactly, its random generator included.
+
+    Selection at a decision node with N visits, Q(a) the mean return of
+    action a and n(a) its visits: UCT ``Q(a) + c * sqrt(ln N / n(a))``; with
+    a prior P from the rater, PUCT ``Q(a) + c * P(a) * sqrt(N) / (1 + n(a))``
+    (c = exploration_weight, in units of return).
+
+    agent_info per step: ``value`` (mean return of all simulations at the
+    root, the search's V(s)), ``qualities`` [n_actions] (Q at the root),
+    ``action_histogram`` [n_actions] (visit counts / their sum) and
+    ``model_steps`` (env steps the search took).
+
+    Args:
+        n_passes: Simulations per step; the first one expands the root.
+        discount: Per-step discount of the backup and the raters.
+        exploration_weight: The UCT / PUCT constant c.
+        temperature: The action is drawn with probability proportional to
+            visits ** (1 / temperature); 0 takes the most visited (ties: the
+            best Q). In evaluation mode it is always 0.
+        leaf_rater: A LeafRater, or a callable (a class bound in Gin) making
+            one. Its network signature is the agent's.
+        parameter_schedules: See Agent.
+    """
+
+    def __init__(self, n_passes: int = 100, discount: float = 0.99,
+                 exploration_weight: float = 1.0, temperature: float = 0.0,
+                 leaf_rater: Union[leaf_raters.LeafRater, Callable] = (
+                     leaf_raters.RolloutLeafRater),
+                 parameter_schedules: Optional[Dict[str, Callable]] = None):
+        super().__init__(parameter_schedules)
+        if n_passes < 1:
+            raise ValueError(f'StochasticMCTSAgent.n_passes must be at least '
+                             f'1, got {n_passes}.')
+        self.n_passes = n_passes
+        self.discount = discount
+        self.exploration_weight = exploration_weight
+        self.temperature = temperature
+        if not isinstance(leaf_rater, leaf_raters.LeafRater):
+            leaf_rater = leaf_rater()
+        self.leaf_rater = leaf_rater
+        self._model = None
+
+    def network_signature(self, observation_space: gymnasium.Space,
+                          action_space: gymnasium.Space
+                          ) -> Optional[data.NetworkSignature]:
+        return self.leaf_rater.network_signature(observation_space,
+                                                 action_space)
+
+    def reset(self, env: gymnasium.Env, observation: Any) -> None:
+        super().reset(env, observation)
+        self._model = sampled_model.SampledModel(
+            env, seed=int(self._rng.integers(2 ** 63)))
+
+    def act(self, observation: Any) -> base.Coroutine:
+        model = self._model
+        steps_before = model.n_steps
+        root = _Node(done=False)
+        root_state = model.begin()
+        try:
+            for _ in range(self.n_passes):
+                yield from self._simulate(root, root_state)
+        finally:
+            model.end(root_state)
+
+        visit_counts = np.asarray(root.visit_counts, dtype=np.float64)
+        qualities = np.asarray(root.value_sums) / visit_counts
+        histogram = visit_counts / visit_counts.sum()
+        action = self._choose(visit_counts, qualities)
+        return action + model.action_start, {
+            'value': np.float32(sum(root.value_sums) / root.n_visits),
+            'qualities': qualities.astype(np.float32),
+            'action_histogram': histogram.astype(np.float32),
+            'model_steps': model.n_steps - steps_before,
+        }
+
+    def _simulate(self, root: _Node, root_state: Any) -> base.Coroutine:
+        """One simulation: select, sample, expand a leaf, back up."""
+        model = self._model
+        discount = self.discount
+        observation = model.restore(root_state)
+        node = root
+        path = []
+        while True:
+            if node.done:
+                leaf_value = 0.0
+                break
+            if node.value_sums is None:
+                rating = self.leaf_rater.rate(observation, model, discount)
+                if isinstance(rating, types.GeneratorType):
+                    rating = yield from rating
+                qualities, prior = rating
+                node.expand(qualities, prior)
+                leaf_value = max(node.value_sums)
+                break
+            action = self._select(node)
+            observation, reward, terminated, truncated, _ = model.step(action)
+            path.append((node, action, reward))
+            done = bool(terminated or truncated)
+            outcomes = node.outcomes[action]
+            key = _outcome_key(observation, done)
+            child = outcomes.get(key)
+            if child is None:
+                child = outcomes[key] = _Node(done)
+            node = child
+
+        value = leaf_value
+        for node, action, reward in reversed(path):
+            value = reward + discount * value
+            node.value_sums[action] += value
+            node.visit_counts[action] += 1
+            node.n_visits += 1
+
+    def _select(self, node: _Node) -> int:
+        """The action maximising UCT (or PUCT with the node's prior)."""
+        weight = self.exploration_weight
+        value_sums = node.value_sums
+        visit_counts = node.visit_counts
+        best_action, best_score = 0, -math.inf
+        if node.prior is None:
+            log_visits = math.log(node.n_visits)
+            for action, count in enumerate(visit_counts):
+                score = (value_sums[action] / count +
+                         weight * math.sqrt(log_visits / count))
+                if score > best_score:
+                    best_action, best_score = action, score
+        else:
+            scale = weight * math.sqrt(node.n_visits)
+            for action, (count, prior) in enumerate(zip(visit_counts,
+                                                        node.prior)):
+                score = (value_sums[action] / count +
+                         scale * prior / (1 + count))
+                if score > best_score:
+                    best_action, best_score = action, score
+        return best_action
+
+    def _choose(self, visit_counts: np.ndarray, qualities: np.ndarray) -> int:
+        """The action index to take, from the root's statistics."""
+        if self.evaluation or self.temperature == 0:
+            candidates = np.flatnonzero(visit_counts == visit_counts.max())
+            best_q = qualities[candidates].max()
+            candidates = candidates[qualities[candidates] == best_q]
+            if len(candidates) == 1:
+                return int(candidates[0])
+            return int(self._rng.choice(candidates))
+        logits = np.log(visit_counts) / self.temperature
+        probabilities = np.exp(logits - logits.max())
+        return int(self._rng.choice(len(probabilities),
+                                    p=probabilities / probabilities.sum()))
+
+    @staticmethod
+    def compute_metrics(episodes: List[data.Episode]) -> Dict[str, float]:
+        infos = [episode.transition_batch.agent_info for episode in episodes]
+        values = np.concatenate([info['value'] for info in infos])
+        model_steps = np.concatenate([info['model_steps'] for info in infos])
+        return {'value_mean': float(values.mean()),
+                'model_steps_per_step': float(model_steps.mean())}
