@@ -1,13 +1,10 @@
-"""Tests for the agent protocol and the core and shooting agents."""
-
-import functools
+"""Tests for the agent protocol and the core agents."""
 
 import gymnasium
 import numpy as np
 import pytest
 
 from alpacka import agents
-from alpacka import batch_steppers
 from alpacka import data
 from alpacka import envs
 from alpacka import networks
@@ -16,15 +13,6 @@ from alpacka.utils import schedules
 
 def _dummy_network_fn():
     return networks.DummyNetwork(network_signature=None)
-
-
-def _finish(coroutine, response):
-    """Answers every request of a started coroutine with response."""
-    try:
-        while True:
-            coroutine.send(response)
-    except StopIteration as stop:
-        return stop.value
 
 
 def _run(agent, env, network=None, **solve_kwargs):
@@ -201,49 +189,3 @@ def test_parameter_schedules_anneal_attributes():
         'epsilonn': schedules.LinearAnnealing(1.0, 0.0, n_epochs=4)})
     with pytest.raises(AttributeError, match='epsilonn'):
         _run(broken, env, network=constant, epoch=0)
-
-
-def test_shooting_agent_asks_for_the_network_and_plays_an_episode():
-    env = envs.CartPole()
-    env.reset(seed=0)
-    agent = agents.ShootingAgent(n_rollouts=16, rollout_time_limit=20,
-                                 n_envs=4)
-    agent.seed(0)
-    coroutine = agent.solve(env, time_limit=60)
-    assert data.is_network_request(next(coroutine))
-    episode = _finish(coroutine, (_dummy_network_fn, None))
-    assert len(episode) == 60 and episode.truncated
-    info = episode.transition_batch.agent_info
-    assert info['action_scores'].shape == (60, 2)
-    assert np.all(info['rollout_steps'] >= 16)
-    agent.close()
-
-
-def test_shooting_act_restores_root_state():
-    env = envs.CartPole()
-    env.reset(seed=2)
-    agent = agents.ShootingAgent(n_rollouts=8, rollout_time_limit=10,
-                                 n_envs=4)
-    agent.reset(env, None)
-    state = env.clone_state()
-    act = agent.act(None)
-    next(act)
-    action, info = _finish(act, (_dummy_network_fn, None))
-    assert env.clone_state() == state
-    assert action in (0, 1) and info['rollout_steps'] > 0
-    agent.close()
-
-
-def test_shooting_through_a_batch_stepper_beats_random():
-    def mean_length(agent_fn):
-        stepper = batch_steppers.LocalBatchStepper(
-            envs.CartPole, agent_fn,
-            _dummy_network_fn, n_envs=4, seed=0)
-        episodes = stepper.run_episode_batch(None, time_limit=100)
-        stepper.close()
-        return np.mean([len(episode) for episode in episodes])
-
-    shooting = functools.partial(agents.ShootingAgent, n_rollouts=20,
-                                 rollout_time_limit=20, n_envs=10)
-    assert mean_length(shooting) == 100
-    assert mean_length(agents.RandomAgent) < 50
