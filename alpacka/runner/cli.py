@@ -2,9 +2,10 @@
 
 import argparse
 import os
+import signal
 import sys
 import traceback
-from typing import List, Optional
+from typing import Any, List, Optional, Tuple
 
 import gin
 
@@ -34,6 +35,20 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--config', action='append', default=[],
                         help='Gin binding, e.g. Runner.n_envs=8; may be '
                              'repeated; applied after the files.')
+    parser.add_argument('--mrunner', action='store_true',
+                        help='Take the last --config value as the path to an '
+                             'mrunner experiment specification (a pickled '
+                             'experiment, or a spec file: its first '
+                             'experiment runs). Its parameters become Gin '
+                             'bindings, applied before the other --config '
+                             'values; with_neptune=True turns on Neptune.')
+    parser.add_argument('--tensorboard', action='store_true',
+                        help='Also log metrics to TensorBoard, under '
+                             '<output_dir>.')
+    parser.add_argument('--neptune', action='store_true',
+                        help='Also log metrics to Neptune (project from the '
+                             'mrunner spec or NEPTUNE_PROJECT; token from '
+                             'NEPTUNE_API_TOKEN).')
     parser.add_argument('--debug', action='store_true',
                         help='Show full tracebacks for every error.')
     return parser.parse_args(argv)
@@ -86,27 +101,114 @@ def _report(message: str) -> None:
     print(f'alpacka: error: {message}', file=sys.stderr)
 
 
+def load_mrunner_spec(bindings: List[str]) -> Tuple[Any, List[str]]:
+    """Takes the mrunner spec named by the last binding (for ``--mrunner``).
+
+    Args:
+        bindings: The --config values; the last one is the spec's path.
+
+    Returns:
+        ``(run, bindings)``: the spec's first experiment (an
+        alpacka.experiments.specs.MrunnerRun) and the Gin bindings to parse,
+        the spec's parameters first, then the other --config values.
+
+    Raises:
+        ConfigError: there is no --config value, or the spec cannot be
+            loaded.
+    """
+    if not bindings:
+        raise errors.ConfigError(
+            '--mrunner takes the path of an mrunner experiment specification '
+            'as the last --config value, e.g. --mrunner '
+            '--config=alpacka/configs/shooting_sweep.py.')
+    from alpacka.experiments import specs  # pylint: disable=import-outside-toplevel
+    spec_path = bindings[-1]
+    mrunner_run = specs.load_for_mrunner(spec_path)
+    name = mrunner_run.experiment.get('name') or 'unnamed'
+    if mrunner_run.n_experiments > 1:
+        print(f'alpacka: the specification {spec_path} holds '
+              f'{mrunner_run.n_experiments} experiments; running only the '
+              f'first ({name}). Run them all with python3 -m alpacka.sweep.',
+              file=sys.stderr)
+    else:
+        print(f'alpacka: running the experiment {name} of the specification '
+              f'{spec_path}.', file=sys.stderr)
+    return mrunner_run, mrunner_run.bindings + bindings[:-1]
+
+
+def setup_extra_loggers(args: argparse.Namespace, output_dir: str,
+                        mrunner_run: Any = None) -> list:
+    """Registers the TensorBoard and Neptune loggers that were asked for.
+
+    Neptune is on with --neptune, or with --mrunner when the spec says
+    with_neptune; the spec's project (else NEPTUNE_PROJECT), name and tags go
+    to it, and its parameters are the Gin bindings parsed so far (the
+    spec's, overridden by any explicit --config).
+
+    Returns:
+        The registered loggers (for metric_logging.close_loggers).
+
+    Raises:
+        UserError: --tensorboard, but TensorBoard cannot be imported.
+    """
+    experiment = mrunner_run.experiment if mrunner_run is not None else {}
+    neptune = args.neptune or bool(experiment.get('with_neptune'))
+    if not (args.tensorboard or neptune):
+        return []
+    try:
+        return metric_logging.setup_loggers(
+            output_dir, tensorboard=args.tensorboard, neptune=neptune,
+            neptune_project=(experiment.get('project') or
+                             os.environ.get('NEPTUNE_PROJECT')),
+            run_name=experiment.get('name'),
+            tags=experiment.get('tags') or ())
+    except ImportError as error:
+        if not args.tensorboard:
+            raise
+        raise errors.UserError(
+            f'--tensorboard needs TensorFlow and TensorBoard: {error}. '
+            f'Install them (pip install tensorflow-cpu) or leave out '
+            f'--tensorboard.') from error
+
+
 def run(args: argparse.Namespace) -> int:
     """Runs the experiment described by parsed arguments.
 
     Returns:
         The process exit code.
     """
+    bindings = list(args.config)
+    mrunner_run = None
+    if args.mrunner:
+        mrunner_run, bindings = load_mrunner_spec(bindings)
     output_dir = prepare_output_dir(args.output_dir)
-    parse_gin(args.config_file, args.config)
+    parse_gin(args.config_file, bindings)
     core.write_config(output_dir, operative=False)
     stdout_logger = metric_logging.StdoutLogger()
     metric_logging.register_logger(stdout_logger)
+    extra_loggers = []
     try:
+        extra_loggers = setup_extra_loggers(args, output_dir, mrunner_run)
         core.Runner(output_dir).run()
     finally:
+        metric_logging.close_loggers(extra_loggers)
         metric_logging.unregister_logger(stdout_logger)
     return 0
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    del signum, frame
+    raise KeyboardInterrupt
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    """Entry point; returns the exit code (see EXIT_*)."""
+    """Entry point; returns the exit code (see EXIT_*).
+
+    SIGTERM (what schedulers send to pre-empt a job) stops the run like
+    Ctrl-C: the last completed epoch is checkpointed.
+    """
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return run(args)
     except KeyboardInterrupt:

@@ -235,7 +235,9 @@ class Runner:
             env_class=self._env_fn, agent_class=agent_class,
             network_fn=self._network_fn, n_envs=n_envs,
             output_dir=os.path.join(output_dir, 'batch_stepper'),
-            seed=seeding.derive_seed(seed, 0))
+            # Seeded by the first epoch it plays: a resumed run continues
+            # with fresh episodes instead of replaying epoch 0's.
+            seed=seeding.derive_seed(seed, 0, self._epoch))
         self._callbacks = [callback_class(runner=self)
                            for callback_class in callback_classes]
 

@@ -84,10 +84,12 @@ include 'small.gin'
 Runner.trainer_class = @my_module.CountingTrainer
 """)
     first = run_cli([f'--config_file={config}', '--output_dir=out',
-                     '--config=Runner.n_epochs=2'], cwd=user_dir)
+                     '--config=Runner.n_epochs=2', '--config=Runner.seed=3'],
+                    cwd=user_dir)
     assert first.returncode == 0, first.stderr
     second = run_cli([f'--config_file={config}', '--output_dir=out',
-                      '--config=Runner.n_epochs=4'], cwd=user_dir)
+                      '--config=Runner.n_epochs=4', '--config=Runner.seed=3'],
+                     cwd=user_dir)
     assert second.returncode == 0, second.stderr
     assert 'Resuming from the checkpoint after epoch 2' in second.stderr
     output_dir = user_dir / 'out'
@@ -101,6 +103,9 @@ Runner.trainer_class = @my_module.CountingTrainer
                      '--config=Runner.n_epochs=4'], cwd=user_dir)
     assert third.returncode == 0
     assert 'All 4 epochs of this run are already done' in third.stderr
+    # The resumed epochs played new episodes, not epoch 0's again.
+    returns = metric_values(output_dir, 'episode/return_mean')
+    assert returns[2] != returns[0] or returns[3] != returns[1]
     assert [r['step'] for r in read_metrics(output_dir)
             if r['name'] == 'episode/count'] == [0, 1, 2, 3]
 
@@ -153,7 +158,8 @@ Runner.n_envs = 4
     assert sorted(checkpoints) == ['epoch_000060', 'latest']
 
 
-def test_ctrl_c_saves_and_exits_cleanly(user_dir):
+@pytest.mark.parametrize('stop_signal', [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_saves_and_exits_cleanly(user_dir, stop_signal):
     args = [f'--config_file={user_dir / "small.gin"}', '--output_dir=out',
             '--config=Runner.n_epochs=None']
     process = start_cli(args, cwd=user_dir)
@@ -162,7 +168,7 @@ def test_ctrl_c_saves_and_exits_cleanly(user_dir):
     while time.time() < deadline and not (
             metrics_path.exists() and 'epoch_s' in metrics_path.read_text()):
         time.sleep(0.1)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop_signal)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
     assert 're-run the same command to resume' in stderr
