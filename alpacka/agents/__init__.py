@@ -1,14 +1,24 @@
 """Agents: the coroutine protocol and the agents built on it.
 
 Public surface (all registered with Gin under ``alpacka.agents``):
-Agent, OnlineAgent, RandomAgent, SoftmaxAgent, EpsilonGreedyAgent,
-ShootingAgent.
+- protocol: Agent, OnlineAgent;
+- model-free: RandomAgent, SoftmaxAgent, EpsilonGreedyAgent;
+- planning with a perfect model: ShootingAgent (random shooting, discrete or
+  continuous), CEMAgent (cross-entropy method, continuous),
+  DeterministicMCTSAgent (AlphaZero-style, PUCT or Gumbel root selection),
+  StochasticMCTSAgent (with rollout, value and Q leaf raters).
 """
 
 from alpacka.agents import shooting
 from alpacka.agents.base import Agent, OnlineAgent, maybe_coroutine
+from alpacka.agents.cem import CEMAgent
 from alpacka.agents.core import EpsilonGreedyAgent, RandomAgent, SoftmaxAgent
+from alpacka.agents.mcts import DeterministicMCTSAgent
 from alpacka.agents.shooting import ShootingAgent
+from alpacka.agents.stochastic_mcts import StochasticMCTSAgent
 
-__all__ = ['Agent', 'EpsilonGreedyAgent', 'OnlineAgent', 'RandomAgent',
-           'ShootingAgent', 'SoftmaxAgent', 'maybe_coroutine', 'shooting']
+__all__ = [
+    'Agent', 'CEMAgent', 'DeterministicMCTSAgent', 'EpsilonGreedyAgent',
+    'OnlineAgent', 'RandomAgent', 'ShootingAgent', 'SoftmaxAgent',
+    'StochasticMCTSAgent', 'maybe_coroutine', 'shooting',
+]

@@ -23,6 +23,11 @@ def _request_key(request: Any) -> Any:
                   for leaf in leaves))
 
 
+def _is_flat_dict(x: Any) -> bool:
+    return isinstance(x, dict) and all(
+        isinstance(leaf, np.ndarray) for leaf in x.values())
+
+
 def _batch_size(request: Any) -> int:
     if isinstance(request, np.ndarray):
         return len(request)
@@ -93,6 +98,9 @@ class RequestHandler:
                 stop = start + _batch_size(request)
                 if isinstance(predictions, np.ndarray):
                     responses[index] = predictions[start:stop]
+                elif _is_flat_dict(predictions):  # E.g. value and policy heads.
+                    responses[index] = {key: leaf[start:stop] for key, leaf
+                                        in predictions.items()}
                 else:
                     responses[index] = data.nested_map(
                         lambda leaf, start=start, stop=stop: leaf[start:stop],

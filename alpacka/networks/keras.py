@@ -360,6 +360,27 @@ def convnet(network_signature: data.NetworkSignature,
 
 
 # --------------------------------------------------------------------------
+# Losses.
+# --------------------------------------------------------------------------
+
+@gin.configurable(module='alpacka.networks.keras')
+def categorical_crossentropy_from_logits(y_true: Any, y_pred: Any) -> Any:
+    """Cross-entropy of target distributions under softmax(logits): [B].
+
+    For heads that output logits, e.g. a policy trained towards MCTS visit
+    distributions: ``KerasNetwork.loss = {'value': 'mean_squared_error',
+    'policy': @alpacka.networks.keras.categorical_crossentropy_from_logits}``.
+
+    Args:
+        y_true: [B, n] target probabilities.
+        y_pred: [B, n] logits.
+    """
+    _, keras = _import_tf()
+    return keras.losses.categorical_crossentropy(y_true, y_pred,
+                                                 from_logits=True)
+
+
+# --------------------------------------------------------------------------
 # The network.
 # --------------------------------------------------------------------------
 
