@@ -134,15 +134,18 @@ def _cases(passes: int, moves: int, quick: bool) -> Tuple[list, list]:
     params = networks.KerasNetwork(signature, model_fn=model_fn,
                                    seed=0).params
     with_network = []
-    for leaves in (1, 4):
+    for numpy_inference, leaves in ((False, 1), (False, 4), (True, 1),
+                                    (True, 4)):
         for n in ((1, 16) if quick else (1, 16, 64)):
             agent_fn = functools.partial(agents.DeterministicMCTSAgent,
                                          n_passes=passes,
                                          n_leaves_per_request=leaves)
             network = _TimedKerasNetwork(signature, model_fn=model_fn,
-                                         seed=0)
+                                         seed=0,
+                                         numpy_inference=numpy_inference)
+            backend = 'numpy' if numpy_inference else 'mlp'
             with_network.append(_Case(
-                f'mlp, {leaves} leaf/req', n, agent_fn, network, params,
+                f'{backend}, {leaves} leaf/req', n, agent_fn, network, params,
                 moves * (4 if n == 1 else 1)))
     return no_network, with_network
 

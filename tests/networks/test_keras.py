@@ -340,3 +340,45 @@ def test_fresh_process_is_quiet_and_follows_the_global_seed():
         assert stderr == ''
     checksums = [float(stdout) for stdout, _ in outputs]
     assert checksums[0] == checksums[1]
+
+
+def test_numpy_inference_matches_tensorflow_and_follows_weight_changes(
+        tmp_path):
+    signature = data.NetworkSignature(
+        data.TensorSignature((4,)),
+        {'value': data.TensorSignature((1,)),
+         'policy': data.TensorSignature((2,))})
+    tf_network = keras_networks.KerasNetwork(signature, seed=0)
+    np_network = keras_networks.KerasNetwork(signature, seed=0,
+                                       numpy_inference=True)
+    np_network.params = tf_network.params
+    inputs = np.random.default_rng(0).normal(size=(7, 4)).astype(np.float32)
+
+    def assert_same():
+        expected, got = tf_network.predict(inputs), np_network.predict(inputs)
+        for head in ('value', 'policy'):
+            assert got[head].dtype == np.float32
+            np.testing.assert_allclose(got[head], expected[head], atol=1e-5)
+
+    assert_same()
+    before = np_network.predict(inputs)['value'].copy()
+    batch = (inputs, {'value': np.ones((7, 1), np.float32),
+                      'policy': np.ones((7, 2), np.float32)}, None)
+    np_network.train(lambda: iter([batch] * 5), 5)  # Weights change ...
+    assert not np.allclose(np_network.predict(inputs)['value'], before)
+    tf_network.params = np_network.params  # ... and numpy follows them.
+    assert_same()
+    np_network.save(str(tmp_path / 'net.ckpt'))
+    restored = keras_networks.KerasNetwork(signature, numpy_inference=True)
+    restored.restore(str(tmp_path / 'net.ckpt'))
+    np.testing.assert_allclose(restored.predict(inputs)['policy'],
+                               tf_network.predict(inputs)['policy'], atol=1e-5)
+    assert np_network.clone().predict(inputs)['value'].shape == (7, 1)
+
+
+def test_numpy_inference_refuses_models_it_cannot_mirror():
+    signature = data.NetworkSignature(data.TensorSignature((6, 6, 1)),
+                                      data.TensorSignature((2,)))
+    with pytest.raises(ValueError, match='numpy_inference'):
+        keras_networks.KerasNetwork(signature, model_fn=keras_networks.convnet,
+                              numpy_inference=True)
