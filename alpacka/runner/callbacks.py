@@ -50,6 +50,8 @@ def make_evaluation_agent(agent_class: Callable) -> Any:
 class EvaluationCallback(Callback):
     """Every few epochs, plays greedy episodes and logs ``eval_episode/*``.
 
+    The agent's own metrics of those episodes go to ``eval_agent/*``.
+
     The agents are built like the Runner's but with ``evaluation = True``
     (no exploration noise, greedy actions); they use the network's current
     parameters. Evaluation episodes do not reach the trainer.
@@ -98,6 +100,8 @@ class EvaluationCallback(Callback):
             self._runner.network.params, epoch=epoch, time_limit=time_limit)
         metric_logging.log_scalar_metrics('eval_episode', epoch,
                                           core.episode_metrics(episodes))
+        metric_logging.log_scalar_metrics(
+            'eval_agent', epoch, self._runner.agent.compute_metrics(episodes))
 
     def close(self) -> None:
         """Closes the evaluation stepper."""

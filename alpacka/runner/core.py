@@ -285,6 +285,11 @@ class Runner:
         return self._agent_class
 
     @property
+    def agent(self) -> Any:
+        """An agent instance of the run's class (for signatures and metrics)."""
+        return self._agent
+
+    @property
     def network_fn(self) -> Callable:
         """Zero-argument network factory."""
         return self._network_fn

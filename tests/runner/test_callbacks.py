@@ -15,6 +15,12 @@ class ModeAgent(agents.OnlineAgent):
     def act(self, observation):
         return int(self.evaluation), {'evaluation': float(self.evaluation)}
 
+    @staticmethod
+    def compute_metrics(episodes):
+        return {'evaluation_mean': float(np.mean(
+            [episode.transition_batch.agent_info['evaluation'].mean()
+             for episode in episodes]))}
+
 
 def test_make_evaluation_agent_sets_the_flag():
     assert not agents.RandomAgent().evaluation
@@ -46,3 +52,8 @@ def test_evaluation_callback_logs_greedy_episodes(tmp_path):
     assert all(value > 5 for value in
                metric_values(tmp_path, 'episode/length_mean').values())
     assert np.isfinite(metric_values(tmp_path, 'eval_episode/return_mean')[3])
+    # The evaluated agents ran in evaluation mode; the training ones did not.
+    assert metric_values(tmp_path, 'eval_agent/evaluation_mean') == {1: 1.0,
+                                                                     3: 1.0}
+    assert set(metric_values(tmp_path, 'agent/evaluation_mean').values()) == {
+        0.0}
