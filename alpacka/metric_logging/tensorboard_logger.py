@@ -5,46 +5,13 @@ quietly: the C++ runtime's start-up lines (which ignore TF_CPP_MIN_LOG_LEVEL)
 are dropped unless TF_CPP_MIN_LOG_LEVEL is set to 0.
 """
 
-import contextlib
 import importlib
-import logging
-import os
-import sys
-from typing import Any, Iterator
+from typing import Any
+
+from alpacka.utils import tensorflow_import
 
 # Subdirectory of the run's output directory that holds the event files.
 TENSORBOARD_DIR = 'tensorboard'
-
-
-@contextlib.contextmanager
-def _fd2_silenced() -> Iterator[None]:
-    """Points file descriptor 2 at /dev/null for the duration (if it can)."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, AttributeError, ValueError):  # No usable stderr.
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def _import_tensorflow() -> Any:
-    """Imports TensorFlow without its start-up noise; returns the module."""
-    if 'tensorflow' in sys.modules:
-        return sys.modules['tensorflow']
-    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
-    quiet = os.environ['TF_CPP_MIN_LOG_LEVEL'] not in ('', '0')
-    with _fd2_silenced() if quiet else contextlib.nullcontext():
-        tf = importlib.import_module('tensorflow')
-    logging.getLogger('tensorflow').setLevel(logging.ERROR)
-    return tf
 
 
 class TensorBoardLogger:
@@ -64,7 +31,7 @@ class TensorBoardLogger:
     """
 
     def __init__(self, log_dir: str):
-        tf = _import_tensorflow()
+        tf = tensorflow_import.import_tensorflow()[0]
         try:
             importlib.import_module('tensorboard')
         except ImportError as error:

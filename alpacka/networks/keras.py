@@ -18,15 +18,9 @@ Conventions shared by the network and the ``model_fn`` that builds its model:
   ``_``; a single TensorSignature head has no name.
 """
 
-import contextlib
-import importlib
 import itertools
-import logging
 import math
-import os
 import random
-import sys
-import tempfile
 from typing import (Any, Callable, Dict, Iterator, List, NamedTuple, Optional,
                     Sequence, Tuple)
 
@@ -36,70 +30,10 @@ import numpy as np
 from alpacka import data
 from alpacka.networks import core
 from alpacka.networks import numpy_mlp
-from alpacka.utils import pickle_files, seeding
+from alpacka.utils import pickle_files, tensorflow_import
 
 # Bumped when the layout of KerasNetwork checkpoints changes.
 _CHECKPOINT_FORMAT = 1
-
-
-# --------------------------------------------------------------------------
-# Lazy, quiet TensorFlow import.
-# --------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def _stderr_to_file() -> Iterator[None]:
-    """Sends file descriptor 2 to a temporary file for the duration.
-
-    TensorFlow's C++ runtime prints a few lines at import time (oneDNN
-    notices, absl's "log messages before InitializeLog") that ignore
-    TF_CPP_MIN_LOG_LEVEL. They are dropped; if the import fails, they are
-    written back to stderr so the error keeps its context.
-    """
-    try:
-        sys.stderr.flush()
-        saved_fd = os.dup(2)
-    except (OSError, AttributeError, ValueError):
-        # No usable stderr (closed or replaced): nothing to keep quiet.
-        yield
-        return
-    with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), 2)
-        try:
-            yield
-        except BaseException:
-            os.dup2(saved_fd, 2)
-            capture.seek(0)
-            os.write(2, capture.read())
-            raise
-        finally:
-            os.dup2(saved_fd, 2)
-            os.close(saved_fd)
-
-
-def _import_tf() -> Tuple[Any, Any]:
-    """Imports TensorFlow and Keras quietly; seeds Keras on its first import.
-
-    Returns:
-        The ``(tensorflow, keras)`` modules.
-    """
-    first_keras_import = 'keras' not in sys.modules
-    if 'tensorflow' not in sys.modules:
-        os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
-        quiet = os.environ['TF_CPP_MIN_LOG_LEVEL'] not in ('', '0')
-        with _stderr_to_file() if quiet else contextlib.nullcontext():
-            importlib.import_module('tensorflow')
-            importlib.import_module('keras')
-        logging.getLogger('tensorflow').setLevel(logging.ERROR)
-        logging.getLogger('absl').setLevel(logging.ERROR)
-    # pylint: disable=import-outside-toplevel
-    import tensorflow as tf
-    import keras
-    if first_keras_import:
-        tf.autograph.set_verbosity(0)
-        # Runner.seed reached seeding before Keras existed; apply it now so
-        # model initialisation is reproducible.
-        seeding.seed_keras()
-    return tf, keras
 
 
 # --------------------------------------------------------------------------
@@ -288,7 +222,7 @@ def mlp(network_signature: data.NetworkSignature,
     Returns:
         A keras.Model from the input leaves to the output leaves.
     """
-    _, keras = _import_tf()
+    _, keras = tensorflow_import.import_tensorflow()
     inputs = _keras_inputs(keras, network_signature)
     x = _flat_features(keras, inputs)
     for index, size in enumerate(hidden_sizes):
@@ -334,7 +268,7 @@ def convnet(network_signature: data.NetworkSignature,
     Returns:
         A keras.Model.
     """
-    _, keras = _import_tf()
+    _, keras = tensorflow_import.import_tensorflow()
     input_signature = network_signature.input
     if not data.is_signature(input_signature) or len(input_signature.shape) not in (2, 3):
         raise ValueError(
@@ -376,7 +310,7 @@ def categorical_crossentropy_from_logits(y_true: Any, y_pred: Any) -> Any:
         y_true: [B, n] target probabilities.
         y_pred: [B, n] logits.
     """
-    _, keras = _import_tf()
+    _, keras = tensorflow_import.import_tensorflow()
     return keras.losses.categorical_crossentropy(y_true, y_pred,
                                                  from_logits=True)
 
@@ -531,7 +465,7 @@ class KerasNetwork(core.TrainableNetwork):
             'loss_weights': loss_weights, 'weight_decay': weight_decay,
             'metrics': metrics, 'seed': seed,
             'numpy_inference': numpy_inference}
-        self._tf, self._keras = _import_tf()
+        self._tf, self._keras = tensorflow_import.import_tensorflow()
         tf, keras = self._tf, self._keras
 
         self._input_leaves = _signature_leaves(network_signature.input)
