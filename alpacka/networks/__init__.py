@@ -2,12 +2,14 @@
 
 Public surface (registered with Gin): ``alpacka.networks.Network``,
 ``TrainableNetwork``, ``DummyNetwork``, ``KerasNetwork``; model functions
-``alpacka.networks.keras.mlp`` and ``alpacka.networks.keras.convnet``.
-KerasNetwork imports TensorFlow only when one is constructed.
+``alpacka.networks.keras.mlp`` and ``alpacka.networks.keras.convnet``;
+``SoftActorCriticNetwork`` (actor, twin critics, targets and temperature).
+Networks import TensorFlow only when one is constructed.
 """
 
 from alpacka.networks.core import DummyNetwork, Network, TrainableNetwork
 from alpacka.networks.keras import KerasNetwork, convnet, mlp
+from alpacka.networks.sac import SoftActorCriticNetwork
 
-__all__ = ['DummyNetwork', 'KerasNetwork', 'Network', 'TrainableNetwork',
-           'convnet', 'mlp']
+__all__ = ['DummyNetwork', 'KerasNetwork', 'Network',
+           'SoftActorCriticNetwork', 'TrainableNetwork', 'convnet', 'mlp']

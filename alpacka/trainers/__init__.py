@@ -12,11 +12,13 @@ from alpacka.trainers import supervised
 from alpacka.trainers.base import DummyTrainer, Trainer
 from alpacka.trainers.replay_buffers import (HierarchicalReplayBuffer,
                                              UniformReplayBuffer)
+from alpacka.trainers.sac import SoftActorCriticTrainer
 from alpacka.trainers.supervised import SupervisedTrainer
 from alpacka.trainers.td import TDTrainer
 
 __all__ = [
-    'DummyTrainer', 'HierarchicalReplayBuffer', 'SupervisedTrainer',
+    'DummyTrainer', 'HierarchicalReplayBuffer', 'SoftActorCriticTrainer',
+    'SupervisedTrainer',
     'TDTrainer', 'Trainer',
     'UniformReplayBuffer', 'replay_buffers', 'supervised',
 ]

@@ -1,0 +1,156 @@
+"""SoftActorCriticTrainer: off-policy updates of a SoftActorCriticNetwork."""
+
+from typing import Any, Dict, Iterator, Optional
+
+import gin
+import numpy as np
+
+from alpacka import data
+from alpacka.trainers import base
+from alpacka.trainers import replay_buffers
+from alpacka.utils import seeding
+
+# Sub-seed index of the replay sampling generator under the run's global seed.
+_SEED_INDEX = 9
+
+
+def _action_signature(network_signature: data.NetworkSignature
+                      ) -> data.TensorSignature:
+    """The action's signature, read from the network's output signature.
+
+    ``{'logits': (n,)}`` means Discrete actions (int64 scalars);
+    ``{'mean': shape, ...}`` means Box actions of that shape (float32).
+    """
+    output = network_signature.output
+    if isinstance(output, dict) and 'logits' in output:
+        return data.TensorSignature((), np.int64)
+    if isinstance(output, dict) and 'mean' in output:
+        return data.TensorSignature(tuple(output['mean'].shape), np.float32)
+    raise ValueError(
+        f'SoftActorCriticTrainer cannot tell the action signature from the '
+        f'network output {output}; pass action_signature (or use '
+        f'alpacka.networks.sac.network_signature).')
+
+
+@gin.configurable(module='alpacka.trainers')
+class SoftActorCriticTrainer(base.Trainer):
+    """Keeps a replay of transitions and runs Soft Actor-Critic updates.
+
+    Each ``train_epoch`` performs ``updates_per_step`` updates per transition
+    added since the previous ``train_epoch`` (fractions carry over), on
+    batches of ``batch_size`` sampled uniformly from the replay. While the
+    replay holds fewer than ``min_replay_size`` transitions nothing is
+    trained, and the transitions added meanwhile do not count towards later
+    updates.
+
+    Args:
+        network_signature: Signature of the SoftActorCriticNetwork (see
+            alpacka.networks.sac.network_signature).
+        batch_size: Transitions per update.
+        updates_per_step: Updates per new transition.
+        min_replay_size: Transitions needed before training starts.
+        replay_buffer_capacity: Maximum number of transitions held.
+        action_signature: TensorSignature of one action (None: read from the
+            network's output signature).
+        seed: Seed of the replay sampling (None: derived from the run's seed).
+    """
+
+    def __init__(self, network_signature: data.NetworkSignature,
+                 batch_size: int = 256, updates_per_step: float = 1.0,
+                 min_replay_size: int = 1000,
+                 replay_buffer_capacity: int = 1000000,
+                 action_signature: Optional[data.TensorSignature] = None,
+                 seed: Optional[int] = None):
+        super().__init__(network_signature)
+        if network_signature is None:
+            raise ValueError('SoftActorCriticTrainer needs a network '
+                             'signature, but the agent uses no network.')
+        if batch_size < 1 or updates_per_step < 0:
+            raise ValueError(f'SoftActorCriticTrainer needs batch_size >= 1 '
+                             f'and updates_per_step >= 0, got {batch_size} '
+                             f'and {updates_per_step}.')
+        if action_signature is None:
+            action_signature = _action_signature(network_signature)
+        observation = network_signature.input
+        scalar = data.TensorSignature((), np.float32)
+        self._replay_buffer = replay_buffers.UniformReplayBuffer(
+            {'observation': observation, 'action': action_signature,
+             'reward': scalar, 'next_observation': observation,
+             'terminated': scalar},
+            capacity=replay_buffer_capacity)
+        if seed is None:
+            seed = seeding.derive_seed(seeding.global_seed(), _SEED_INDEX)
+        self._replay_buffer.seed(seed)
+        self._action_signature = action_signature
+        self._batch_size = batch_size
+        self._updates_per_step = float(updates_per_step)
+        self._min_replay_size = min_replay_size
+        self._new_transitions = 0
+        self._update_credit = 0.0  # Fractional updates carried over.
+
+    @property
+    def replay_buffer(self) -> replay_buffers.UniformReplayBuffer:
+        """The buffer of transitions."""
+        return self._replay_buffer
+
+    def add_episode(self, episode: data.Episode) -> None:
+        """Adds the episode's transitions.
+
+        Only the episode's last transition can be terminal: ``terminated``
+        comes from the transition batch if it has it, otherwise the last step
+        is terminal unless the episode was truncated.
+        """
+        batch = episode.transition_batch
+        n = len(episode)
+        if batch.terminated is not None:
+            terminated = np.asarray(batch.terminated, np.float32).reshape(n)
+        else:
+            terminated = np.zeros(n, np.float32)
+            if not episode.truncated and n:
+                terminated[-1] = 1.0
+        self._replay_buffer.add({
+            'observation': batch.observation,
+            'action': np.asarray(batch.action,
+                                 self._action_signature.dtype).reshape(
+                                     (n,) + tuple(self._action_signature.shape)),
+            'reward': np.asarray(batch.reward, np.float32).reshape(n),
+            'next_observation': batch.next_observation,
+            'terminated': terminated,
+        })
+        self._new_transitions += n
+
+    def _data_stream(self) -> Iterator[Dict[str, np.ndarray]]:
+        while True:
+            yield self._replay_buffer.sample(self._batch_size)
+
+    def train_epoch(self, network: Any) -> Dict[str, float]:
+        """Runs the updates owed for the new transitions (see the class).
+
+        Returns:
+            The network's mean metrics and 'n_updates'; {} while the replay
+            is smaller than min_replay_size.
+        """
+        if len(self._replay_buffer) < self._min_replay_size:
+            self._new_transitions = 0
+            return {}
+        owed = self._update_credit + self._updates_per_step * self._new_transitions
+        n_updates = int(np.floor(owed + 1e-9))
+        self._update_credit = max(owed - n_updates, 0.0)
+        self._new_transitions = 0
+        if n_updates == 0:
+            return {'n_updates': 0.0}
+        metrics = dict(network.train(self._data_stream, n_updates))
+        metrics['n_updates'] = float(n_updates)
+        return metrics
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Replay buffer and the update bookkeeping."""
+        return {'replay_buffer': self._replay_buffer.state_dict(),
+                'new_transitions': self._new_transitions,
+                'update_credit': self._update_credit}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """Restores a state from state_dict()."""
+        self._replay_buffer.load_state_dict(state['replay_buffer'])
+        self._new_transitions = state['new_transitions']
+        self._update_credit = state['update_credit']
