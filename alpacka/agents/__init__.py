@@ -6,7 +6,8 @@ Public surface (all registered with Gin under ``alpacka.agents``):
 - planning with a perfect model: ShootingAgent (random shooting, discrete or
   continuous), CEMAgent (cross-entropy method, continuous),
   DeterministicMCTSAgent (AlphaZero-style, PUCT or Gumbel root selection),
-  StochasticMCTSAgent (with rollout, value and Q leaf raters).
+  StochasticMCTSAgent (with rollout, value and Q leaf raters);
+- model-free actor-critic: SoftActorCriticAgent.
 """
 
 from alpacka.agents import shooting
@@ -14,11 +15,13 @@ from alpacka.agents.base import Agent, OnlineAgent, maybe_coroutine
 from alpacka.agents.cem import CEMAgent
 from alpacka.agents.core import EpsilonGreedyAgent, RandomAgent, SoftmaxAgent
 from alpacka.agents.mcts import DeterministicMCTSAgent
+from alpacka.agents.sac import SoftActorCriticAgent
 from alpacka.agents.shooting import ShootingAgent
 from alpacka.agents.stochastic_mcts import StochasticMCTSAgent
 
 __all__ = [
     'Agent', 'CEMAgent', 'DeterministicMCTSAgent', 'EpsilonGreedyAgent',
-    'OnlineAgent', 'RandomAgent', 'ShootingAgent', 'SoftmaxAgent',
+    'OnlineAgent', 'RandomAgent', 'ShootingAgent', 'SoftActorCriticAgent',
+    'SoftmaxAgent',
     'StochasticMCTSAgent', 'maybe_coroutine', 'shooting',
 ]
