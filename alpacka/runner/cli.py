@@ -213,6 +213,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         return run(args)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # stdout was piped into a reader that quit (e.g. `| head`): stop
+        # quietly, keeping the checkpoints written so far. Point stdout at
+        # /dev/null so the interpreter's final flush stays quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
     except errors.UserError as error:
         if args.debug:
             traceback.print_exc()

@@ -288,3 +288,17 @@ print('heavy:', sorted(m for m in ('tensorflow', 'keras', 'ray')
                             text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert 'heavy: []' in result.stdout
+
+
+def test_piping_into_a_reader_that_quits_stops_quietly(user_dir):
+    process = start_cli([f'--config_file={user_dir / "small.gin"}',
+                         '--output_dir=out', '--config=Runner.n_epochs=None'],
+                        cwd=user_dir)
+    latest = user_dir / 'out' / 'checkpoints' / 'latest'
+    _wait_for_epochs(user_dir / 'out', 1, process)
+    process.stdout.readline()  # Like `| head`: read a line, then quit.
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert 'Traceback' not in stderr and 'BrokenPipe' not in stderr
+    assert latest.exists()
