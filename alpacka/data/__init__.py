@@ -6,7 +6,8 @@ from alpacka.data.nested import (choose_leaf, is_leaf, nested_concatenate,
 from alpacka.data.types import (Episode, Nested, NetworkRequest,
                                 NetworkSignature, TensorSignature, Transition,
                                 is_network_request, is_signature,
-                                signature_leaves, signature_map)
+                                signature_leaves, signature_map,
+                                terminal_flags)
 
 __all__ = [
     'Episode', 'Nested', 'NetworkRequest', 'NetworkSignature',
@@ -14,5 +15,5 @@ __all__ = [
     'is_network_request', 'is_signature', 'nested_concatenate',
     'nested_leaves', 'nested_map',
     'nested_stack', 'nested_unstack', 'nested_unzip', 'nested_zip',
-    'signature_leaves', 'signature_map',
+    'signature_leaves', 'signature_map', 'terminal_flags',
 ]

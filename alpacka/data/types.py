@@ -59,6 +59,23 @@ class Episode(_EpisodeFields):
         return result
 
 
+def terminal_flags(episode: Episode) -> np.ndarray:
+    """Whether each step of an episode ended in a terminal state: [T] bool.
+
+    Read from ``transition_batch.terminated``; for a batch without it, only
+    the last step counts as terminal, unless the episode was truncated.
+    Trainers bootstrap past every step that is not terminal.
+    """
+    batch = episode.transition_batch
+    n_steps = len(episode)
+    if batch.terminated is not None:
+        return np.asarray(batch.terminated, bool).reshape(n_steps)
+    flags = np.zeros(n_steps, bool)
+    if n_steps and not episode.truncated:
+        flags[-1] = True
+    return flags
+
+
 class TensorSignature(NamedTuple):
     """Shape (without batch dimension) and dtype of one array."""
     shape: tuple

@@ -94,20 +94,11 @@ class SoftActorCriticTrainer(base.Trainer):
         return self._replay_buffer
 
     def add_episode(self, episode: data.Episode) -> None:
-        """Adds the episode's transitions.
-
-        Only the episode's last transition can be terminal: ``terminated``
-        comes from the transition batch if it has it, otherwise the last step
-        is terminal unless the episode was truncated.
-        """
+        """Adds the episode's transitions, with data.terminal_flags as
+        ``terminated`` (a truncated step is bootstrapped)."""
         batch = episode.transition_batch
         n = len(episode)
-        if batch.terminated is not None:
-            terminated = np.asarray(batch.terminated, np.float32).reshape(n)
-        else:
-            terminated = np.zeros(n, np.float32)
-            if not episode.truncated and n:
-                terminated[-1] = 1.0
+        terminated = data.terminal_flags(episode).astype(np.float32)
         self._replay_buffer.add({
             'observation': batch.observation,
             'action': np.asarray(batch.action,

@@ -149,8 +149,7 @@ class TDTrainer(base.Trainer):
     def add_episode(self, episode: data.Episode) -> None:
         """Adds every transition with its n-step return and bootstrap state."""
         batch = episode.transition_batch
-        terminated = bool(np.asarray(batch.terminated)[-1]) if (
-            batch.terminated is not None) else not episode.truncated
+        terminated = bool(data.terminal_flags(episode)[-1])
         partial_returns, bootstrap_index, bootstrap_discount = n_step_returns(
             batch.reward, terminated, self._n_step, self._discount)
         # s_0 .. s_T: the observations, then the last next_observation.
