@@ -1,7 +1,7 @@
 """Agents: the coroutine protocol and the agents built on it.
 
 Public surface (all registered with Gin under ``alpacka.agents``):
-- protocol: Agent, OnlineAgent;
+- protocol: Agent, OnlineAgent, EpisodeRecord;
 - model-free: RandomAgent, SoftmaxAgent, EpsilonGreedyAgent;
 - planning with a perfect model: ShootingAgent (random shooting, discrete or
   continuous), CEMAgent (cross-entropy method, continuous),
@@ -13,6 +13,7 @@ Public surface (all registered with Gin under ``alpacka.agents``):
 from alpacka.agents import shooting
 from alpacka.agents.base import Agent, OnlineAgent, maybe_coroutine
 from alpacka.agents.cem import CEMAgent
+from alpacka.agents.episode_record import EpisodeRecord
 from alpacka.agents.core import EpsilonGreedyAgent, RandomAgent, SoftmaxAgent
 from alpacka.agents.mcts import DeterministicMCTSAgent
 from alpacka.agents.sac import SoftActorCriticAgent
@@ -20,7 +21,8 @@ from alpacka.agents.shooting import ShootingAgent
 from alpacka.agents.stochastic_mcts import StochasticMCTSAgent
 
 __all__ = [
-    'Agent', 'CEMAgent', 'DeterministicMCTSAgent', 'EpsilonGreedyAgent',
+    'Agent', 'CEMAgent', 'DeterministicMCTSAgent', 'EpisodeRecord',
+    'EpsilonGreedyAgent',
     'OnlineAgent', 'RandomAgent', 'ShootingAgent', 'SoftActorCriticAgent',
     'SoftmaxAgent',
     'StochasticMCTSAgent', 'maybe_coroutine', 'shooting',

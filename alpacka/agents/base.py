@@ -15,6 +15,7 @@ import gymnasium
 import numpy as np
 
 from alpacka import data
+from alpacka.agents.episode_record import EpisodeRecord
 
 # What solve() and friends are: generators that yield requests.
 Coroutine = Generator[Any, Any, Any]
@@ -49,6 +50,9 @@ class Agent:
         evaluation: When True, the agent plays to be measured, not to learn:
             no exploration noise, no random actions, greedy choices. Set by
             evaluation callbacks; False by default.
+        env_steps: Environment steps the run had taken (all envs together)
+            when the current batch of steps began; set by batch steppers in
+            step-based collection (``run_steps``), None otherwise.
 
     Args:
         parameter_schedules: ``{'attribute.path': fn(epoch)}``; before each
@@ -59,6 +63,7 @@ class Agent:
         self._parameter_schedules = dict(parameter_schedules or {})
         self._rng = np.random.default_rng()
         self.evaluation = False
+        self.env_steps: Optional[int] = None
 
     def seed(self, seed: Optional[int]) -> None:
         """Reseeds the agent's random generator (self._rng).
@@ -116,17 +121,6 @@ class Agent:
         """Releases what the agent holds (e.g. nested batch steppers)."""
 
 
-def stack_transitions(transitions: List[data.Transition]) -> data.Transition:
-    """Stacks per-step Transitions into one Transition of [T, ...] arrays."""
-    columns = list(zip(*transitions))
-    infos = columns[5]
-    return data.Transition(
-        *(np.asarray(column) for column in columns[:5]),
-        agent_info=data.nested_stack(list(infos)) if infos[0] else {},
-        terminated=np.asarray(columns[6]),
-        truncated=np.asarray(columns[7]))
-
-
 class OnlineAgent(Agent):
     """An agent that decides step by step: ``reset`` then ``act`` per step.
 
@@ -155,44 +149,23 @@ class OnlineAgent(Agent):
         """Hook to rewrite an episode's transitions before they are stacked."""
         return transitions
 
-    def _make_transition_batch(self, observations: list, actions: list,
-                               rewards: list, terminateds: list,
-                               infos: list, truncated: bool
-                               ) -> data.Transition:
-        """Builds the episode's stacked Transition from per-step columns.
+    def overrides_postprocessing(self) -> bool:
+        """Whether this agent rewrites transitions in postprocess_transitions."""
+        return (type(self).postprocess_transitions is not
+                OnlineAgent.postprocess_transitions)
 
-        observations has one more entry than the other lists (the last
-        next_observation). Only the last step can be truncated.
+    def start_episode(self, env: gymnasium.Env, epoch: Optional[int] = None,
+                      init_state: Optional[Hashable] = None) -> Coroutine:
+        """Begins an episode: schedules, env reset, then ``reset``.
+
+        A generator (``reset`` may yield requests) returning the first
+        observation. solve() and step-based collection both begin here.
+
+        Args:
+            env: The environment.
+            epoch: The Runner's epoch (for parameter schedules).
+            init_state: Start from this cloned state instead of a reset.
         """
-        n_steps = len(actions)
-        truncateds = [False] * (n_steps - 1) + [truncated]
-        if (type(self).postprocess_transitions is not
-                OnlineAgent.postprocess_transitions):
-            transitions = [
-                data.Transition(observations[t], actions[t], rewards[t],
-                                terminateds[t] or truncateds[t],
-                                observations[t + 1], infos[t],
-                                terminateds[t], truncateds[t])
-                for t in range(n_steps)]
-            return stack_transitions(self.postprocess_transitions(transitions))
-        # The common case, without per-step Transition objects: one stack of
-        # all observations serves both observation and next_observation.
-        all_observations = np.asarray(observations)
-        terminated = np.asarray(terminateds)
-        truncated = np.asarray(truncateds)
-        return data.Transition(
-            observation=all_observations[:-1],
-            action=np.asarray(actions),
-            reward=np.asarray(rewards),
-            done=terminated | truncated,
-            next_observation=all_observations[1:],
-            agent_info=data.nested_stack(infos) if infos[0] else {},
-            terminated=terminated,
-            truncated=truncated)
-
-    def solve(self, env: gymnasium.Env, epoch: Optional[int] = None,
-              init_state: Optional[Hashable] = None,
-              time_limit: Optional[int] = None) -> Coroutine:
         self._epoch = epoch
         self._apply_schedules(epoch)
         if init_state is None:
@@ -200,30 +173,28 @@ class OnlineAgent(Agent):
         else:
             observation = env.restore_state(init_state)
         yield from maybe_coroutine(self.reset(env, observation))
+        return observation
 
-        observations = [observation]
-        actions, rewards, terminateds, infos = [], [], [], []
-        info = {}
-        terminated = truncated = False
-        while not (terminated or truncated):
-            result = self.act(observation)
-            if isinstance(result, types.GeneratorType):
-                result = yield from result
-            action, agent_info = result
-            observation, reward, terminated, truncated, info = env.step(action)
-            observations.append(observation)
-            actions.append(action)
-            rewards.append(reward)
-            terminateds.append(terminated)
-            infos.append(agent_info)
-            if time_limit is not None and len(actions) >= time_limit:
-                truncated = True
+    def step(self, env: gymnasium.Env, observation: Any) -> Coroutine:
+        """Acts once and steps the env. A generator (``act`` may yield).
 
-        transition_batch = self._make_transition_batch(
-            observations, actions, rewards, terminateds, infos, truncated)
-        return data.Episode(
-            transition_batch=transition_batch,
-            return_=float(sum(rewards)),
-            solved=info.get('solved'),
-            truncated=bool(truncated and not terminated),
-        )
+        Returns:
+            ``(action, agent_info, (next_observation, reward, terminated,
+            truncated, info))``.
+        """
+        result = self.act(observation)
+        if isinstance(result, types.GeneratorType):
+            result = yield from result
+        action, agent_info = result
+        return action, agent_info, env.step(action)
+
+    def solve(self, env: gymnasium.Env, epoch: Optional[int] = None,
+              init_state: Optional[Hashable] = None,
+              time_limit: Optional[int] = None) -> Coroutine:
+        observation = yield from self.start_episode(env, epoch, init_state)
+        record = EpisodeRecord(observation)
+        while not record.ended:
+            action, agent_info, outcome = yield from self.step(
+                env, record.observation)
+            record.add(action, agent_info, outcome, time_limit)
+        return record.episode(self)

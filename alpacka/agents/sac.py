@@ -24,8 +24,11 @@ class SoftActorCriticAgent(base.OnlineAgent):
     fill the replay buffer with diverse data.
 
     Args:
-        n_random_steps: Training steps of uniformly random actions, counted
-            over this agent's lifetime (its episodes, not per episode).
+        n_random_steps: Training steps of uniformly random actions. In
+            step-based collection they are the run's first n_random_steps
+            environment steps, all envs together (read from
+            ``self.env_steps``, so a resumed run does not repeat them);
+            otherwise each agent counts its own steps.
         parameter_schedules: See Agent.
     """
 
@@ -52,7 +55,8 @@ class SoftActorCriticAgent(base.OnlineAgent):
     def act(self, observation: Any) -> base.Coroutine:
         prediction = yield np.asarray(observation, np.float32)[np.newaxis]
         exploring = not self.evaluation
-        if exploring and self._steps < self.n_random_steps:
+        steps = self._steps if self.env_steps is None else self.env_steps
+        if exploring and steps < self.n_random_steps:
             action = self._action_space.sample()
         elif 'logits' in prediction:
             logits = np.asarray(prediction['logits'][0], np.float64)

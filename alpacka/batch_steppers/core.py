@@ -52,6 +52,34 @@ class BatchStepper:
         """
         raise NotImplementedError
 
+    def run_steps(self, params: Any, n_steps: int,
+                  epoch: Optional[int] = None,
+                  time_limit: Optional[int] = None,
+                  env_steps: Optional[int] = None) -> data.StepBatch:
+        """Takes n_steps steps in every env, continuing unfinished episodes.
+
+        Step-based collection: episodes run on across calls (each call with
+        the params it is given); an env whose episode ends starts the next
+        one. Needs OnlineAgents, whose ``reset``/``act`` the stepper drives.
+
+        Args:
+            params: Network parameters for these steps.
+            n_steps: Steps per env.
+            epoch: The Runner's epoch (for parameter schedules of episodes
+                starting in this call).
+            time_limit: Maximum steps per episode.
+            env_steps: The run's environment steps before this call; the
+                agents see it as ``agent.env_steps``, advanced by n_envs
+                each round.
+
+        Returns:
+            A StepBatch of the new transitions and of the episodes that ended.
+        """
+        raise NotImplementedError(
+            f'{type(self).__name__} does not implement step-based collection '
+            f'(run_steps); use LocalBatchStepper or RayBatchStepper, or leave '
+            f'Runner.env_steps_per_epoch unset to gather whole episodes.')
+
     def close(self) -> None:
         """Releases workers and environments."""
 

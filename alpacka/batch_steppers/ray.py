@@ -169,12 +169,14 @@ class _Worker:
         output_dir: Passed to the LocalBatchStepper.
         seed: The stepper's seed (None: unseeded).
         first_env_index: Index of this worker's first env in the batch.
+        n_envs_in_batch: Envs in the whole batch.
     """
 
     def __init__(self, factories: bytes, gin_config: str,
                  gin_modules: Sequence[str], sys_path: Sequence[str],
                  n_envs: int, output_dir: Optional[str],
-                 seed: Optional[int], first_env_index: int):
+                 seed: Optional[int], first_env_index: int,
+                 n_envs_in_batch: int):
         # Whatever this process logs goes back to the driver.
         self._metrics = metric_logging.BufferingLogger()
         metric_logging.register_logger(self._metrics)
@@ -203,7 +205,7 @@ class _Worker:
                 seeding.derive_seed(seed, first_env_index, 3))
         self._stepper = local.LocalBatchStepper(
             env_class, agent_class, network_fn, n_envs, output_dir, seed,
-            first_env_index=first_env_index)
+            first_env_index=first_env_index, n_envs_in_batch=n_envs_in_batch)
 
     def pid(self) -> int:
         """The worker's process id (also tells the driver it is ready)."""
@@ -224,6 +226,19 @@ class _Worker:
         episodes = self._stepper.run_episode_batch(
             params, batched_solve_kwargs, **common_solve_kwargs)
         return episodes, self._metrics.drain()
+
+    def run_steps(self, params: Any, n_steps: int, epoch: Optional[int],
+                  time_limit: Optional[int], env_steps: Optional[int]
+                  ) -> Tuple[data.StepBatch, List[metric_logging.capture.Record]]:
+        """LocalBatchStepper.run_steps on this worker's envs.
+
+        Returns:
+            ``(step_batch, records)``, as run_episode_batch.
+        """
+        step_batch = self._stepper.run_steps(
+            params, n_steps, epoch=epoch, time_limit=time_limit,
+            env_steps=env_steps)
+        return step_batch, self._metrics.drain()
 
     def close(self) -> None:
         """Closes the worker's envs and agents (and their nested steppers)."""
@@ -357,6 +372,7 @@ class RayBatchStepper(core.BatchStepper):
         start, stop = self._env_ranges[index]
         return _remote_worker().options(scheduling_strategy='SPREAD').remote(
             n_envs=stop - start, seed=self._seed, first_env_index=start,
+            n_envs_in_batch=self._n_envs,
             **self._worker_args)
 
     def worker_pids(self) -> List[int]:
@@ -406,15 +422,51 @@ class RayBatchStepper(core.BatchStepper):
             Exception: What an agent or env raised in a worker (as a
                 ray.exceptions.RayTaskError that is also of the original type).
         """
-        if self._closed:
-            raise RuntimeError('run_episode_batch() on a closed RayBatchStepper.')
-        ray = self._ray
         kwargs_per_worker = self._split_batched_kwargs(batched_solve_kwargs)
+        results = self._call_workers(
+            'run_episode_batch', params,
+            [(kwargs, common_solve_kwargs) for kwargs in kwargs_per_worker])
+        return _writable([episode for episodes in results
+                          for episode in episodes])
+
+    def run_steps(self, params: Any, n_steps: int,
+                  epoch: Optional[int] = None,
+                  time_limit: Optional[int] = None,
+                  env_steps: Optional[int] = None) -> data.StepBatch:
+        """BatchStepper.run_steps, each worker stepping its share of the envs.
+
+        A worker that dies is replaced, and its unfinished episodes are lost
+        (their transitions so far were returned by earlier calls).
+        """
+        args = (n_steps, epoch, time_limit, env_steps)
+        results = self._call_workers('run_steps', params,
+                                     [args] * self.n_workers)
+        return data.StepBatch(
+            transition_batches=_writable(
+                [batch for result in results
+                 for batch in result.transition_batches]),
+            episodes=_writable([episode for result in results
+                                for episode in result.episodes]),
+            n_steps=sum(result.n_steps for result in results))
+
+    def _call_workers(self, method: str, params: Any,
+                      args_per_worker: List[tuple]) -> List[Any]:
+        """Calls ``method(params_ref, *args)`` on every worker, in parallel.
+
+        A worker that died is replaced and called again, once. What the
+        workers logged is replayed into this process's loggers.
+
+        Returns:
+            The workers' results, in worker order.
+        """
+        if self._closed:
+            raise RuntimeError(f'{method}() on a closed RayBatchStepper.')
+        ray = self._ray
         params_ref = ray.put(params)
 
         def submit(index):
-            return self._workers[index].run_episode_batch.remote(
-                params_ref, kwargs_per_worker[index], common_solve_kwargs)
+            return getattr(self._workers[index], method).remote(
+                params_ref, *args_per_worker[index])
 
         pending = [submit(index) for index in range(self.n_workers)]
         results = [None] * self.n_workers
@@ -441,8 +493,7 @@ class RayBatchStepper(core.BatchStepper):
                     f'{error}') from error
         for _, records in results:
             metric_logging.replay(records)
-        return _writable(
-            [episode for episodes, _ in results for episode in episodes])
+        return [result for result, _ in results]
 
     def _replace_worker(self, index: int) -> None:
         try:

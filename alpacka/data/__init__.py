@@ -4,14 +4,15 @@ from alpacka.data.nested import (choose_leaf, is_leaf, nested_concatenate,
                                  nested_leaves, nested_map, nested_stack,
                                  nested_unstack, nested_unzip, nested_zip)
 from alpacka.data.types import (Episode, Nested, NetworkRequest,
-                                NetworkSignature, TensorSignature, Transition,
+                                NetworkSignature, StepBatch, TensorSignature,
+                                Transition,
                                 is_network_request, is_signature,
                                 signature_leaves, signature_map,
                                 terminal_flags)
 
 __all__ = [
     'Episode', 'Nested', 'NetworkRequest', 'NetworkSignature',
-    'TensorSignature', 'Transition', 'choose_leaf', 'is_leaf',
+    'StepBatch', 'TensorSignature', 'Transition', 'choose_leaf', 'is_leaf',
     'is_network_request', 'is_signature', 'nested_concatenate',
     'nested_leaves', 'nested_map',
     'nested_stack', 'nested_unstack', 'nested_unzip', 'nested_zip',

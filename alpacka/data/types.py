@@ -1,7 +1,7 @@
 """Data types passed between envs, agents, networks and trainers."""
 
 import typing
-from typing import Any, NamedTuple, Optional
+from typing import Any, List, NamedTuple, Optional
 
 import numpy as np
 
@@ -57,6 +57,22 @@ class Episode(_EpisodeFields):
             raise TypeError(f'Expected {len(cls._fields)} fields, got '
                             f'{tuple.__len__(result)}.')
         return result
+
+
+class StepBatch(NamedTuple):
+    """What a batch stepper's ``run_steps`` returns.
+
+    Attributes:
+        transition_batches: The transitions taken in the call, as stacked
+            Transitions: one per stretch of an episode within the call (an
+            env whose episode ended mid-call contributes two or more).
+        episodes: The Episodes that ended in the call, whole (with their
+            steps from earlier calls), in the order the envs come in.
+        n_steps: Environment steps taken in the call, all envs together.
+    """
+    transition_batches: List[Transition]
+    episodes: List[Episode]
+    n_steps: int
 
 
 def terminal_flags(episode: Episode) -> np.ndarray:

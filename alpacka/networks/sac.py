@@ -18,12 +18,14 @@ import numpy as np
 
 from alpacka import data
 from alpacka.networks import core
-from alpacka.utils import pickle_files, tensorflow_import
+from alpacka.utils import pickle_files, seeding, tensorflow_import
 
 _CHECKPOINT_FORMAT = 1
 # Bounds of the Gaussian actor's log standard deviation.
 _LOG_STD_MIN = -20.0
 _LOG_STD_MAX = 2.0
+# Sub-seed index of the action sampling generators under the run's seed.
+_SAMPLING_SEED_INDEX = 10
 _BATCH_KEYS = ('observation', 'action', 'reward', 'next_observation',
                'terminated')
 
@@ -158,7 +160,7 @@ class SoftActorCriticNetwork(core.TrainableNetwork):
             'auto' for ``auto_target_entropy(action_space)``.
         initial_alpha: Initial temperature.
         seed: Seed of the weight initialisation and of action sampling
-            (None: unseeded).
+            (None: derived from the run's seed, or unseeded).
         numpy_inference: Evaluate ``predict`` in numpy (from a cached copy
             of the actor's weights) instead of TensorFlow: a TensorFlow call
             costs several hundred microseconds whatever the batch, numpy
@@ -231,13 +233,19 @@ class SoftActorCriticNetwork(core.TrainableNetwork):
         self._build_models(tuple(hidden_sizes), seed)
         self._log_alpha = tf.Variable(math.log(initial_alpha), dtype=tf.float32,
                                       trainable=True, name='log_alpha')
-        if seed is None:
+        sampling_seed = seed
+        if sampling_seed is None:  # Reproducible in a seeded run.
+            sampling_seed = seeding.derive_seed(seeding.global_seed(),
+                                                _SAMPLING_SEED_INDEX)
+        if sampling_seed is None:
             self._rng = tf.random.Generator.from_non_deterministic_state()
         else:
-            self._rng = tf.random.Generator.from_seed(seed)
+            self._rng = tf.random.Generator.from_seed(sampling_seed)
         self._numpy_inference = numpy_inference
-        self._numpy_rng = np.random.default_rng(seed)
+        self._numpy_rng = np.random.default_rng(sampling_seed)
         self._numpy_actor = None  # Cached actor weights; None when stale.
+        # Params set but not yet assigned to the variables (see params).
+        self._pending_params = None
 
         self._build_optimizers(actor_learning_rate, critic_learning_rate,
                                alpha_learning_rate)
@@ -277,10 +285,39 @@ class SoftActorCriticNetwork(core.TrainableNetwork):
         self._update_fn = tf.function(
             self._update_step, input_signature=batch_specs,
             autograph=False).get_concrete_function()
+        variables = self._variables()
+        self._read_fn = tf.function(
+            lambda: [tf.identity(var) for var in variables],
+            autograph=False).get_concrete_function()
+
+        def assign(*values):
+            for var, value in zip(variables, values):
+                var.assign(value)
+            return tf.constant(True)
+
+        self._assign_fn = tf.function(
+            assign, input_signature=[tf.TensorSpec(var.shape, var.dtype)
+                                     for var in variables],
+            autograph=False).get_concrete_function()
         self._target_fn = tf.function(
             self._critic_target, input_signature=[scalar_spec, scalar_spec,
                                                   obs_spec],
             autograph=False).get_concrete_function()
+
+    def _dense(self, width: int, fan_in: int, activation: Optional[str]) -> Any:
+        """A Dense layer initialised uniformly within 1/sqrt(fan_in).
+
+        The initialisation of PyTorch's Linear layers, which the reference
+        SAC implementations use: smaller initial weights than Keras' Glorot
+        default (1/16 against 1/9 for 256x256), so the first Q values and
+        log-stds start near zero.
+        """
+        keras = self._keras
+        bound = 1.0 / math.sqrt(fan_in)
+        return keras.layers.Dense(
+            width, activation=activation,
+            kernel_initializer=keras.initializers.RandomUniform(-bound, bound),
+            bias_initializer=keras.initializers.RandomUniform(-bound, bound))
 
     def _mlp(self, input_shapes: List[tuple], n_outputs: int,
              hidden_sizes: tuple, name: str) -> Any:
@@ -290,8 +327,8 @@ class SoftActorCriticNetwork(core.TrainableNetwork):
                 for x, shape in zip(inputs, input_shapes)]
         x = flat[0] if len(flat) == 1 else keras.layers.Concatenate()(flat)
         for width in hidden_sizes:
-            x = keras.layers.Dense(width, activation='relu')(x)
-        outputs = keras.layers.Dense(n_outputs)(x)
+            x = self._dense(width, int(x.shape[-1]), 'relu')(x)
+        outputs = self._dense(n_outputs, int(x.shape[-1]), None)(x)
         return keras.Model(inputs=inputs[0] if len(inputs) == 1 else inputs,
                            outputs=outputs, name=name)
 
@@ -462,6 +499,7 @@ class SoftActorCriticNetwork(core.TrainableNetwork):
     @property
     def alpha(self) -> float:
         """The current temperature exp(log_alpha)."""
+        self._sync_variables()
         return float(np.exp(self._log_alpha.numpy()))
 
     def _observations(self, observation: Any) -> np.ndarray:
@@ -485,6 +523,7 @@ class SoftActorCriticNetwork(core.TrainableNetwork):
         observation = self._observations(inputs)
         if self._numpy_inference:
             return self._numpy_predict(observation)
+        self._sync_variables()
         outputs = self._predict_fn(observation)
         return {key: value.numpy() for key, value in outputs.items()}
 
@@ -518,6 +557,7 @@ class SoftActorCriticNetwork(core.TrainableNetwork):
         Returns:
             Two arrays: [B, n] for Discrete (action ignored), [B] for Box.
         """
+        self._sync_variables()
         critics = self._target_critics if target else self._critics
         observation = self._observations(observation)
         if self._discrete:
@@ -532,6 +572,7 @@ class SoftActorCriticNetwork(core.TrainableNetwork):
 
         Box: the next action is sampled (advancing the sampling generator).
         """
+        self._sync_variables()
         return self._target_fn(
             np.asarray(reward, np.float32).reshape(-1),
             np.asarray(terminated, np.float32).reshape(-1),
@@ -566,6 +607,7 @@ class SoftActorCriticNetwork(core.TrainableNetwork):
             FloatingPointError: a loss is NaN or infinite (nothing was
                 changed by the step).
         """
+        self._sync_variables()
         self._numpy_actor = None
         metrics = {key: float(value) for key, value in
                    self._update_fn(*self._batch_arrays(batch)).items()}
@@ -611,16 +653,34 @@ class SoftActorCriticNetwork(core.TrainableNetwork):
 
     @property
     def params(self) -> List[np.ndarray]:
-        """Weights of actor, critics, target critics, then log_alpha."""
-        return [np.array(var.numpy()) for var in self._variables()]
+        """Weights of actor, critics, target critics, then log_alpha.
+
+        Read and written with one compiled call each; setting them only
+        stores the arrays (checked against the variables' shapes), which
+        reach the variables on the next TensorFlow use. An acting copy of
+        the network with numpy_inference, whose params are set before every
+        batch of steps, thus never touches TensorFlow.
+        """
+        if self._pending_params is not None:
+            return [np.array(value) for value in self._pending_params]
+        return [tensor.numpy() for tensor in self._read_fn()]
 
     @params.setter
     def params(self, new_params: Sequence[np.ndarray]) -> None:
-        self._assign(self._variables(), list(new_params), 'params')
-        self._numpy_actor = None
+        new_params = list(new_params)
+        self._check_fit(self._variables(), new_params, 'params')
+        self._pending_params = new_params
+        self._numpy_actor = [np.asarray(value) for value in
+                             new_params[:len(self._actor.weights)]]
+
+    def _sync_variables(self) -> None:
+        """Assigns pending params to the variables (see params)."""
+        if self._pending_params is not None:
+            pending, self._pending_params = self._pending_params, None
+            self._assign_fn(*pending)
 
     @staticmethod
-    def _assign(variables: list, values: list, what: str) -> None:
+    def _check_fit(variables: list, values: list, what: str) -> None:
         if len(values) != len(variables) or any(
                 tuple(np.shape(value)) != tuple(var.shape)
                 for var, value in zip(variables, values)):
@@ -629,6 +689,9 @@ class SoftActorCriticNetwork(core.TrainableNetwork):
                 f'({len(values)} arrays for {len(variables)} variables, or '
                 f'shapes differ); were they written by a network with other '
                 f'spaces or hidden sizes?')
+
+    def _assign(self, variables: list, values: list, what: str) -> None:
+        self._check_fit(variables, values, what)
         for var, value in zip(variables, values):
             var.assign(value)
 

@@ -5,7 +5,7 @@ import math
 import os
 import sys
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import gin
 import gymnasium
@@ -18,6 +18,7 @@ from alpacka import envs
 from alpacka import metric_logging
 from alpacka import networks
 from alpacka import trainers
+from alpacka.batch_steppers import step_collection
 from alpacka.runner import checkpointing
 from alpacka.runner import errors
 from alpacka.utils import atomic_files
@@ -76,6 +77,62 @@ def check_network_output(network: Any,
             f'dimension left out), but the agent\'s network signature asks '
             f'for {expected}. Check the network\'s '
             f'model_fn and the action space.')
+
+
+def check_step_schedule(n_envs: int, env_steps_per_epoch: Optional[int],
+                        env_steps_per_train: int) -> None:
+    """Checks the step counts of step-based collection.
+
+    Raises:
+        ConfigError: a count is not a positive multiple of n_envs.
+    """
+    if env_steps_per_epoch is None:
+        return
+    for name, value in (('env_steps_per_epoch', env_steps_per_epoch),
+                        ('env_steps_per_train', env_steps_per_train)):
+        if value < 1 or value % n_envs:
+            raise errors.ConfigError(
+                f'Runner.{name} = {value} must be a positive multiple of '
+                f'Runner.n_envs = {n_envs}: every env takes the same number '
+                f'of steps.')
+
+
+def check_step_collection(agent: Any, trainer: Any) -> None:
+    """Checks that the agent and trainer work with step-based collection.
+
+    Raises:
+        ConfigError: the agent plays whole episodes only, or the trainer
+            learns from whole episodes only.
+    """
+    try:
+        step_collection.check_step_agents([agent])
+    except TypeError as error:
+        raise errors.ConfigError(str(error)) from error
+    refusal = trainers.base.transitions_refusal(trainer)
+    if refusal is not None:
+        raise errors.ConfigError(refusal)
+
+
+def merge_train_metrics(chunks: Sequence[Dict[str, float]]
+                        ) -> Dict[str, float]:
+    """Merges the metrics of several train_epoch calls into the epoch's.
+
+    ``n_updates`` is summed; other metrics are averaged, weighted by each
+    call's n_updates when the calls report it.
+    """
+    merged = {}
+    names = dict.fromkeys(name for chunk in chunks for name in chunk)
+    for name in names:
+        pairs = [(chunk[name], chunk.get('n_updates', 1.0))
+                 for chunk in chunks if name in chunk]
+        values, weights = zip(*pairs)
+        if name == 'n_updates':
+            merged[name] = float(sum(values))
+        elif sum(weights) > 0:
+            merged[name] = float(np.average(values, weights=weights))
+        else:
+            merged[name] = float(np.mean(values))
+    return merged
 
 
 def episode_metrics(episodes: Sequence[data.Episode]) -> Dict[str, float]:
@@ -161,7 +218,8 @@ class Runner:
         env_kwargs: Keyword arguments for env_class.
         agent_class: Agent constructor.
         network_class: Network constructor; called with network_signature.
-        n_envs: Episodes gathered in parallel per epoch.
+        n_envs: Episodes gathered in parallel per epoch (envs stepped side
+            by side in step-based collection).
         episode_time_limit: Maximum steps per episode (None: no limit).
         batch_stepper_class: Where episodes run (LocalBatchStepper,
             RayBatchStepper).
@@ -172,6 +230,18 @@ class Runner:
         seed: Seeds Python, numpy, Keras, the envs and the agents.
         checkpoint_every: Write a checkpoint every this many epochs (and at
             the end); 0 disables checkpoints.
+        env_steps_per_epoch: None: each epoch plays one whole episode per env,
+            then trains. A number (a multiple of n_envs): step-based
+            collection for off-policy trainers; each epoch takes this many
+            environment steps (all envs together, episodes running on across
+            epochs) and trains after every env_steps_per_train of them, with
+            the trainer's update-to-data ratio. episode/* metrics cover the
+            episodes that ended in the epoch. Needs OnlineAgents and a
+            trainer with add_transitions.
+        env_steps_per_train: In step-based collection, environment steps
+            between two training calls (a multiple of n_envs; None: n_envs,
+            i.e. one step per env). Larger values cost fewer round trips to
+            Ray workers.
     """
 
     def __init__(self, output_dir: str,
@@ -187,8 +257,15 @@ class Runner:
                  n_epochs: Optional[int] = None,
                  n_precollect_epochs: int = 0,
                  seed: Optional[int] = None,
-                 checkpoint_every: int = 1):
+                 checkpoint_every: int = 1,
+                 env_steps_per_epoch: Optional[int] = None,
+                 env_steps_per_train: Optional[int] = None):
         self._output_dir = output_dir
+        self._n_envs = n_envs
+        self._env_steps_per_epoch = env_steps_per_epoch
+        self._env_steps_per_train = env_steps_per_train or n_envs
+        check_step_schedule(n_envs, env_steps_per_epoch,
+                            self._env_steps_per_train)
         os.makedirs(output_dir, exist_ok=True)
         self._n_epochs = n_epochs
         self._n_precollect_epochs = n_precollect_epochs
@@ -219,6 +296,8 @@ class Runner:
             ) from error
         check_network_output(self._network, self._network_signature)
         self._trainer = trainer_class(self._network_signature)
+        if env_steps_per_epoch is not None:
+            check_step_collection(self._agent, self._trainer)
 
         self._epoch = 0
         self._counters = {'env_steps': 0, 'episodes': 0}
@@ -309,44 +388,94 @@ class Runner:
         """The run's output directory."""
         return self._output_dir
 
+    def _agent_epoch(self, epoch: int) -> int:
+        """The epoch agents see: counted from the end of precollection."""
+        return max(0, epoch - self._n_precollect_epochs)
+
+    def _train(self, epoch: int) -> Dict[str, float]:
+        """One train_epoch call; raises FloatingPointError on a non-finite
+        metric."""
+        train_metrics = self._trainer.train_epoch(self._network)
+        for name, value in train_metrics.items():
+            if not math.isfinite(float(value)):
+                raise FloatingPointError(
+                    f'Training diverged in epoch {epoch}: train/{name} '
+                    f'is {value}. Lower the learning rate or check the '
+                    f'targets.')
+        return train_metrics
+
     def _gather(self, epoch: int) -> List[data.Episode]:
         return self._batch_stepper.run_episode_batch(
-            self._network.params,
-            epoch=max(0, epoch - self._n_precollect_epochs),
+            self._network.params, epoch=self._agent_epoch(epoch),
             time_limit=self._episode_time_limit)
 
+    def _episode_epoch(self, epoch: int, timings: Dict[str, float]
+                       ) -> Tuple[List[data.Episode], Dict[str, float]]:
+        """Plays one episode per env, then trains on them."""
+        start = time.perf_counter()
+        episodes = self._gather(epoch)
+        timings['gather_s'] += time.perf_counter() - start
+
+        self._phase = 'train'
+        for episode in episodes:
+            self._trainer.add_episode(episode)
+        self._counters['env_steps'] += sum(len(episode) for episode in episodes)
+        start = time.perf_counter()
+        train_metrics = {}
+        if epoch >= self._n_precollect_epochs:
+            train_metrics = self._train(epoch)
+        timings['train_s'] += time.perf_counter() - start
+        return episodes, train_metrics
+
+    def _step_epoch(self, epoch: int, timings: Dict[str, float]
+                    ) -> Tuple[List[data.Episode], Dict[str, float]]:
+        """Takes env_steps_per_epoch steps, training after every
+        env_steps_per_train of them."""
+        episodes, train_chunks = [], []
+        remaining = self._env_steps_per_epoch
+        while remaining > 0:
+            n_steps = min(self._env_steps_per_train, remaining)
+            start = time.perf_counter()
+            step_batch = self._batch_stepper.run_steps(
+                self._network.params, n_steps // self._n_envs,
+                epoch=self._agent_epoch(epoch),
+                time_limit=self._episode_time_limit,
+                env_steps=self._counters['env_steps'])
+            timings['gather_s'] += time.perf_counter() - start
+
+            self._phase = 'train'
+            for transition_batch in step_batch.transition_batches:
+                self._trainer.add_transitions(transition_batch)
+            episodes.extend(step_batch.episodes)
+            self._counters['env_steps'] += step_batch.n_steps
+            remaining -= step_batch.n_steps
+            start = time.perf_counter()
+            if epoch >= self._n_precollect_epochs:
+                train_chunks.append(self._train(epoch))
+            timings['train_s'] += time.perf_counter() - start
+        return episodes, merge_train_metrics(train_chunks)
+
     def run_epoch(self) -> None:
-        """Gathers one batch of episodes, trains, logs and checkpoints."""
+        """Gathers episodes (or steps), trains, logs and checkpoints."""
         epoch = self._epoch
         epoch_start = time.perf_counter()
         for callback in self._callbacks:
             callback.on_epoch_begin(epoch)
 
         self._phase = 'gather'
-        episodes = self._gather(epoch)
-        gather_time = time.perf_counter() - epoch_start
-
-        self._phase = 'train'
-        for episode in episodes:
-            self._trainer.add_episode(episode)
+        timings = {'gather_s': 0.0, 'train_s': 0.0}
+        if self._env_steps_per_epoch is None:
+            episodes, train_metrics = self._episode_epoch(epoch, timings)
+        else:
+            episodes, train_metrics = self._step_epoch(epoch, timings)
         self._counters['episodes'] += len(episodes)
-        self._counters['env_steps'] += sum(len(episode) for episode in episodes)
-        metric_logging.log_scalar_metrics('episode', epoch,
-                                          episode_metrics(episodes))
-        metric_logging.log_scalar_metrics(
-            'agent', epoch, self._agent.compute_metrics(episodes))
-
-        train_start = time.perf_counter()
-        if epoch >= self._n_precollect_epochs:
-            train_metrics = self._trainer.train_epoch(self._network)
-            for name, value in train_metrics.items():
-                if not math.isfinite(float(value)):
-                    raise FloatingPointError(
-                        f'Training diverged in epoch {epoch}: train/{name} '
-                        f'is {value}. Lower the learning rate or check the '
-                        f'targets.')
+        if episodes:
+            metric_logging.log_scalar_metrics('episode', epoch,
+                                              episode_metrics(episodes))
+            metric_logging.log_scalar_metrics(
+                'agent', epoch, self._agent.compute_metrics(episodes))
+        if train_metrics:
             metric_logging.log_scalar_metrics('train', epoch, train_metrics)
-        train_time = time.perf_counter() - train_start
 
         self._epoch = epoch + 1
         # From here on the state is that of a completed epoch: Ctrl-C saves it.
@@ -355,8 +484,7 @@ class Runner:
             callback.on_epoch_end(epoch)
         metric_logging.log_scalar_metrics('counters', epoch, self._counters)
         metric_logging.log_scalar_metrics('time', epoch, {
-            'gather_s': gather_time, 'train_s': train_time,
-            'epoch_s': time.perf_counter() - epoch_start})
+            **timings, 'epoch_s': time.perf_counter() - epoch_start})
         metric_logging.flush()
         if not self._operative_config_written:
             # Only now has every configurable of the run been called.

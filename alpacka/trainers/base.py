@@ -26,6 +26,20 @@ class Trainer:
         """Adds one episode to the training data."""
         raise NotImplementedError
 
+    def add_transitions(self, transition_batch: data.Transition) -> None:
+        """Adds a stretch of an episode's steps (step-based collection).
+
+        Trainers that learn from single transitions (off-policy ones)
+        override this; the default refuses, since targets such as returns
+        need whole episodes.
+
+        Args:
+            transition_batch: Stacked steps [T, ...] of one episode, with
+                ``terminated`` and ``truncated`` set per step.
+        """
+        del transition_batch
+        raise TypeError(transitions_refusal(self))
+
     def train_epoch(self, network: Any) -> Dict[str, float]:
         """Trains network for one epoch.
 
@@ -54,12 +68,28 @@ class Trainer:
         self.load_state_dict(pickle_files.load_pickle(checkpoint_path))
 
 
+def transitions_refusal(trainer: Trainer) -> Optional[str]:
+    """Why the trainer cannot take step-based collection, or None if it can.
+
+    It can when it overrides ``Trainer.add_transitions``.
+    """
+    if type(trainer).add_transitions is not Trainer.add_transitions:
+        return None
+    return (f'{type(trainer).__name__} learns from whole episodes and cannot '
+            f'take step-based collection (Runner.env_steps_per_epoch); leave '
+            f'that unset, or use a trainer with add_transitions such as '
+            f'SoftActorCriticTrainer.')
+
+
 @gin.configurable(module='alpacka.trainers')
 class DummyTrainer(Trainer):
     """Discards episodes and trains nothing (for agents without learning)."""
 
     def add_episode(self, episode: data.Episode) -> None:
         del episode
+
+    def add_transitions(self, transition_batch: data.Transition) -> None:
+        del transition_batch
 
     def train_epoch(self, network: Any) -> Dict[str, float]:
         del network

@@ -96,9 +96,23 @@ class SoftActorCriticTrainer(base.Trainer):
     def add_episode(self, episode: data.Episode) -> None:
         """Adds the episode's transitions, with data.terminal_flags as
         ``terminated`` (a truncated step is bootstrapped)."""
-        batch = episode.transition_batch
-        n = len(episode)
-        terminated = data.terminal_flags(episode).astype(np.float32)
+        self._add(episode.transition_batch, data.terminal_flags(episode))
+
+    def add_transitions(self, transition_batch: data.Transition) -> None:
+        """Adds a stretch of steps (step-based collection); steps marked
+        ``terminated`` are not bootstrapped, truncated ones are.
+
+        Raises:
+            ValueError: the batch has no ``terminated`` flags.
+        """
+        if transition_batch.terminated is None:
+            raise ValueError(
+                'SoftActorCriticTrainer.add_transitions needs per-step '
+                'terminated flags (Transition.terminated).')
+        self._add(transition_batch, transition_batch.terminated)
+
+    def _add(self, batch: data.Transition, terminated: Any) -> None:
+        n = len(batch.reward)
         self._replay_buffer.add({
             'observation': batch.observation,
             'action': np.asarray(batch.action,
@@ -106,7 +120,7 @@ class SoftActorCriticTrainer(base.Trainer):
                                      (n,) + tuple(self._action_signature.shape)),
             'reward': np.asarray(batch.reward, np.float32).reshape(n),
             'next_observation': batch.next_observation,
-            'terminated': terminated,
+            'terminated': np.asarray(terminated, np.float32).reshape(n),
         })
         self._new_transitions += n
 
