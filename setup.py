@@ -13,7 +13,9 @@ setuptools.setup(
     install_requires=[
         'cloudpickle',
         'gin-config>=0.5',
-        'gymnasium>=1.0',
+        # box2d: LunarLanderContinuous (sac_lunar_lander.gin); box2d 2.3.10
+        # ships wheels, so no swig or compiler is needed.
+        'gymnasium[box2d]>=1.0',
         'matplotlib',
         'neptune>=1.0',
         'numpy',

@@ -480,8 +480,10 @@ class Runner:
         self._epoch = epoch + 1
         # From here on the state is that of a completed epoch: Ctrl-C saves it.
         self._phase = 'idle'
+        start = time.perf_counter()
         for callback in self._callbacks:
             callback.on_epoch_end(epoch)
+        timings['callbacks_s'] = time.perf_counter() - start
         metric_logging.log_scalar_metrics('counters', epoch, self._counters)
         metric_logging.log_scalar_metrics('time', epoch, {
             **timings, 'epoch_s': time.perf_counter() - epoch_start})

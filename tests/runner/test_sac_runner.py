@@ -19,6 +19,7 @@ SMALL_RUN = [
     'SoftActorCriticNetwork.hidden_sizes = (16,)',
     'SoftActorCriticTrainer.batch_size = 16',
     'SoftActorCriticTrainer.min_replay_size = 50',
+    'SoftActorCriticTrainer.updates_per_step = 1.0',
     'EvaluationCallback.every_n_epochs = 3',
     'EvaluationCallback.n_episodes = 2']
 
@@ -86,3 +87,25 @@ def test_resumed_sac_keeps_its_replay_and_counts(tmp_path):
     # The episodes under way at the checkpoint are not resumed (their steps
     # are in the replay): new ones start, and none ends in epoch 2.
     _check_small_run(tmp_path, episode_counts={1: 2})
+
+
+@pytest.mark.parametrize('config, action_key', [
+    ('sac_cartpole.gin', 'logits'), ('sac_lunar_lander.gin', 'mean')])
+def test_other_sac_configs_run(tmp_path, config, action_key):
+    """The discrete and the Box2D configs, shrunk to a few hundred steps."""
+    gin.clear_config()
+    gin.parse_config_files_and_bindings(
+        [os.path.join(os.path.dirname(alpacka.__file__), 'configs', config)],
+        ['Runner.n_epochs = 2', 'Runner.env_steps_per_epoch = 100',
+         'Runner.episode_time_limit = 30',
+         'SoftActorCriticAgent.n_random_steps = 50',
+         'SoftActorCriticNetwork.hidden_sizes = (16,)',
+         'SoftActorCriticTrainer.batch_size = 16',
+         'SoftActorCriticTrainer.min_replay_size = 50',
+         'EvaluationCallback.n_episodes = 2'])
+    runner = runner_lib.Runner(str(tmp_path))
+    assert action_key in runner.network_signature.output
+    runner.run()
+    # Training starts at 50 transitions: 51 updates, then 100.
+    assert _series(tmp_path, 'train/n_updates') == {0: 51, 1: 100}
+    assert set(_series(tmp_path, 'eval_episode/count').values()) == {2}
