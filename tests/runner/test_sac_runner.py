@@ -56,6 +56,11 @@ def test_sac_runs_step_based_through_the_runner(tmp_path):
     runner_lib.Runner(str(tmp_path)).run()
     _check_small_run(tmp_path)
     assert _series(tmp_path, 'agent/action_std')[1] > 0
+    # Evaluation time is reported apart (benchmarks leave it out).
+    callbacks_s = _series(tmp_path, 'time/callbacks_s')
+    epoch_s = _series(tmp_path, 'time/epoch_s')
+    assert set(callbacks_s) == {0, 1, 2}
+    assert 0 < callbacks_s[2] < epoch_s[2] and callbacks_s[2] > callbacks_s[1]
 
 
 @pytest.mark.usefixtures('ray_cluster')

@@ -1,4 +1,5 @@
-"""How fast AlphaZero-style MCTS learns CartPole: alpacka/configs/mcts_cartpole.gin.
+"""How fast an agent learns CartPole: alpacka/configs/mcts_cartpole.gin
+(AlphaZero-style MCTS) by default, or --config_file (e.g. sac_cartpole.gin).
 
 For each seed (0, 1, 2 by default), sequentially, the script runs
 ``python -m alpacka.runner`` on the config in a subprocess with a wall-clock
@@ -15,14 +16,15 @@ that first evaluation, the epochs, and the env steps spent until then:
 * simulated steps: the planning steps of the training episodes' searches
   (``agent/simulated_steps``); the evaluation episodes' searches are not
   logged by the callback and are estimated as their real steps times the
-  training searches' simulated steps per move.
+  training searches' simulated steps per move (both 0 for model-free
+  agents).
 
 It also prints the simulations per move (``DeterministicMCTSAgent.n_passes``
 from the run's config.gin), the median over seeds and the load average
 before and after (this 2-core machine is shared; minutes depend on it).
 
 Usage:
-    python benchmarks/mcts_cartpole_learning.py [--seeds 0 1 2]
+    python benchmarks/cartpole_learning.py [--config_file FILE] [--seeds 0 1 2]
         [--minutes 15] [--goal 475] [--output_dir /tmp/mcts_cartpole]
         [--config KEY=VALUE ...]
 """
@@ -100,10 +102,10 @@ def n_passes(output_dir: str) -> Optional[int]:
 
 
 def run_seed(seed: int, output_dir: str, minutes: float, goal: float,
-             bindings: List[str]) -> dict:
+             bindings: List[str], config: str = CONFIG) -> dict:
     """Runs one seed until the goal or the cap; returns its figures."""
     command = [sys.executable, '-m', 'alpacka.runner',
-               f'--config_file={CONFIG}', f'--config=Runner.seed={seed}',
+               f'--config_file={config}', f'--config=Runner.seed={seed}',
                *(f'--config={binding}' for binding in bindings),
                f'--output_dir={output_dir}']
     start = time.time()
@@ -157,7 +159,7 @@ def print_results(results: List[dict], minutes: float, goal: float) -> None:
               f'{result["epoch"]:>6} {result["real"]:>11,.0f} {split:>15} '
               f'{result["simulated_training"]:>18,.0f} '
               f'{result["simulated_eval_estimate"]:>13,.0f} '
-              f'{result["n_passes"]:>10}')
+              f'{result["n_passes"] or "-":>10}')
     times = [r.get('minutes', float('inf')) for r in results]
     median = statistics.median(times)
     verdict = 'met' if median <= minutes else 'NOT met'
@@ -168,6 +170,8 @@ def print_results(results: List[dict], minutes: float, goal: float) -> None:
 def main() -> None:
     """Parses the flags, runs the seeds and prints the table."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
+    parser.add_argument('--config_file', default=CONFIG,
+                        help='the experiment (default mcts_cartpole.gin)')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--minutes', type=float, default=15.0,
                         help='wall-clock cap per seed (default 15)')
@@ -178,9 +182,10 @@ def main() -> None:
     parser.add_argument('--config', action='append', default=[],
                         help='extra Gin binding for every run (repeatable)')
     args = parser.parse_args()
-    base_dir = args.output_dir or tempfile.mkdtemp(prefix='mcts_cartpole_')
+    config = os.path.abspath(args.config_file)
+    base_dir = args.output_dir or tempfile.mkdtemp(prefix='cartpole_')
     os.makedirs(base_dir, exist_ok=True)
-    print(f'Config {os.path.relpath(CONFIG, REPO_ROOT)}; runs in {base_dir}; '
+    print(f'Config {os.path.relpath(config, REPO_ROOT)}; runs in {base_dir}; '
           f'load average before: {_load()}.', flush=True)
     results = []
     for seed in args.seeds:
@@ -189,7 +194,7 @@ def main() -> None:
             raise SystemExit(f'{output_dir} exists; choose a new --output_dir '
                              f'(a finished run would be resumed, not re-run).')
         result = run_seed(seed, output_dir, args.minutes, args.goal,
-                          args.config)
+                          args.config, config)
         results.append(result)
         minutes = result.get('minutes')
         print(f'seed {seed}: ' + (f'goal after {minutes:.2f} min (epoch '
