@@ -5,9 +5,9 @@ import os
 import gin
 import numpy as np
 import pytest
+from cli_helpers import metric_values
 
 import alpacka
-from alpacka import metric_logging
 from alpacka import runner as runner_lib
 
 # sac_pendulum.gin, shrunk: 2 envs of 40-step episodes, 60 steps an epoch,
@@ -31,34 +31,29 @@ def _config(*bindings):
                       'sac_pendulum.gin')], SMALL_RUN + list(bindings))
 
 
-def _series(output_dir, name):
-    return {record['step']: record['value'] for record in
-            metric_logging.read_metrics(
-                os.path.join(str(output_dir), 'metrics.jsonl'))
-            if record['name'] == name}
 
 
 def _check_small_run(output_dir, episode_counts=None):
     # Nothing is trained until the replay holds 50: in epoch 0 that is after
     # 52 steps, so 3 calls of 4 updates; then 60 updates an epoch.
-    assert _series(output_dir, 'train/n_updates') == {0: 12, 1: 60, 2: 60}
-    assert np.isfinite(_series(output_dir, 'train/critic_loss')[2])
+    assert metric_values(output_dir, 'train/n_updates') == {0: 12, 1: 60, 2: 60}
+    assert np.isfinite(metric_values(output_dir, 'train/critic_loss')[2])
     # Two 40-step episodes end in epochs 1 (step 40) and 2 (step 80).
     episode_counts = episode_counts or {1: 2, 2: 2}
-    assert _series(output_dir, 'episode/count') == episode_counts
-    assert set(_series(output_dir, 'episode/length_mean').values()) == {40}
-    assert _series(output_dir, 'eval_episode/count') == {2: 2}
-    assert _series(output_dir, 'counters/env_steps')[2] == 180
+    assert metric_values(output_dir, 'episode/count') == episode_counts
+    assert set(metric_values(output_dir, 'episode/length_mean').values()) == {40}
+    assert metric_values(output_dir, 'eval_episode/count') == {2: 2}
+    assert metric_values(output_dir, 'counters/env_steps')[2] == 180
 
 
 def test_sac_runs_step_based_through_the_runner(tmp_path):
     _config('Runner.n_epochs = 3')
     runner_lib.Runner(str(tmp_path)).run()
     _check_small_run(tmp_path)
-    assert _series(tmp_path, 'agent/action_std')[1] > 0
+    assert metric_values(tmp_path, 'agent/action_std')[1] > 0
     # Evaluation time is reported apart (benchmarks leave it out).
-    callbacks_s = _series(tmp_path, 'time/callbacks_s')
-    epoch_s = _series(tmp_path, 'time/epoch_s')
+    callbacks_s = metric_values(tmp_path, 'time/callbacks_s')
+    epoch_s = metric_values(tmp_path, 'time/epoch_s')
     assert set(callbacks_s) == {0, 1, 2}
     assert 0 < callbacks_s[2] < epoch_s[2] and callbacks_s[2] > callbacks_s[1]
 
@@ -112,5 +107,5 @@ def test_other_sac_configs_run(tmp_path, config, action_key):
     assert action_key in runner.network_signature.output
     runner.run()
     # Training starts at 50 transitions: 51 updates, then 100.
-    assert _series(tmp_path, 'train/n_updates') == {0: 51, 1: 100}
-    assert set(_series(tmp_path, 'eval_episode/count').values()) == {2}
+    assert metric_values(tmp_path, 'train/n_updates') == {0: 51, 1: 100}
+    assert set(metric_values(tmp_path, 'eval_episode/count').values()) == {2}

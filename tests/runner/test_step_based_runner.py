@@ -1,10 +1,8 @@
 """The Runner's step-based collection (Runner.env_steps_per_epoch)."""
 
-import json
-import os
-
 import gin
 import pytest
+from cli_helpers import metric_values
 
 from alpacka import agents
 from alpacka import runner as runner_lib
@@ -78,12 +76,6 @@ def _runner(output_dir, *bindings):
     return runner_lib.Runner(str(output_dir))
 
 
-def _series(output_dir, name):
-    with open(os.path.join(output_dir, runner_lib.core.METRICS_FILE),
-              encoding='utf-8') as metrics_file:
-        records = [json.loads(line) for line in metrics_file]
-    return {record['step']: record['value'] for record in records
-            if record['name'] == name}
 
 
 def test_each_epoch_takes_fixed_steps_and_trains_in_between(tmp_path):
@@ -92,15 +84,15 @@ def test_each_epoch_takes_fixed_steps_and_trains_in_between(tmp_path):
     runner.run()
     assert trainer.transitions == 120
     assert trainer.train_calls == 15  # 40 / 8 per epoch.
-    assert _series(tmp_path, 'counters/env_steps') == {0: 40, 1: 80, 2: 120}
-    assert _series(tmp_path, 'train/n_updates') == {0: 10, 1: 10, 2: 10}
+    assert metric_values(tmp_path, 'counters/env_steps') == {0: 40, 1: 80, 2: 120}
+    assert metric_values(tmp_path, 'train/n_updates') == {0: 10, 1: 10, 2: 10}
     # Means over the epoch's five calls, weighted by their n_updates.
-    assert _series(tmp_path, 'train/loss') == {0: 2.0, 1: 7.0, 2: 12.0}
+    assert metric_values(tmp_path, 'train/loss') == {0: 2.0, 1: 7.0, 2: 12.0}
     # episode/* covers the episodes that ended in the epoch.
-    counts = _series(tmp_path, 'episode/count')
-    assert sum(counts.values()) == _series(tmp_path, 'counters/episodes')[2]
+    counts = metric_values(tmp_path, 'episode/count')
+    assert sum(counts.values()) == metric_values(tmp_path, 'counters/episodes')[2]
     assert all(length <= 30 for length in
-               _series(tmp_path, 'episode/length_mean').values())
+               metric_values(tmp_path, 'episode/length_mean').values())
 
 
 def test_resume_continues_the_step_count(tmp_path):
@@ -110,7 +102,7 @@ def test_resume_continues_the_step_count(tmp_path):
     assert trainer.transitions == 80
     resumed.run()
     assert trainer.transitions == 120
-    assert _series(tmp_path, 'counters/env_steps') == {0: 40, 1: 80, 2: 120}
+    assert metric_values(tmp_path, 'counters/env_steps') == {0: 40, 1: 80, 2: 120}
 
 
 def test_precollect_epochs_gather_without_training(tmp_path):
@@ -119,7 +111,7 @@ def test_precollect_epochs_gather_without_training(tmp_path):
     trainer = runner._trainer  # pylint: disable=protected-access
     runner.run()
     assert trainer.transitions == 80 and trainer.train_calls == 5
-    assert list(_series(tmp_path, 'train/n_updates')) == [1]
+    assert list(metric_values(tmp_path, 'train/n_updates')) == [1]
 
 
 @pytest.mark.parametrize('binding, message', [
