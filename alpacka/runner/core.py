@@ -392,10 +392,18 @@ class Runner:
         """The epoch agents see: counted from the end of precollection."""
         return max(0, epoch - self._n_precollect_epochs)
 
-    def _train(self, epoch: int) -> Dict[str, float]:
-        """One train_epoch call; raises FloatingPointError on a non-finite
-        metric."""
+    def _train_if_due(self, epoch: int, timings: Dict[str, float]
+                      ) -> Dict[str, float]:
+        """One timed train_epoch call, unless epoch only precollects.
+
+        Raises:
+            FloatingPointError: a train metric is not finite.
+        """
+        if epoch < self._n_precollect_epochs:
+            return {}
+        start = time.perf_counter()
         train_metrics = self._trainer.train_epoch(self._network)
+        timings['train_s'] += time.perf_counter() - start
         for name, value in train_metrics.items():
             if not math.isfinite(float(value)):
                 raise FloatingPointError(
@@ -420,12 +428,7 @@ class Runner:
         for episode in episodes:
             self._trainer.add_episode(episode)
         self._counters['env_steps'] += sum(len(episode) for episode in episodes)
-        start = time.perf_counter()
-        train_metrics = {}
-        if epoch >= self._n_precollect_epochs:
-            train_metrics = self._train(epoch)
-        timings['train_s'] += time.perf_counter() - start
-        return episodes, train_metrics
+        return episodes, self._train_if_due(epoch, timings)
 
     def _step_epoch(self, epoch: int, timings: Dict[str, float]
                     ) -> Tuple[List[data.Episode], Dict[str, float]]:
@@ -449,10 +452,7 @@ class Runner:
             episodes.extend(step_batch.episodes)
             self._counters['env_steps'] += step_batch.n_steps
             remaining -= step_batch.n_steps
-            start = time.perf_counter()
-            if epoch >= self._n_precollect_epochs:
-                train_chunks.append(self._train(epoch))
-            timings['train_s'] += time.perf_counter() - start
+            train_chunks.append(self._train_if_due(epoch, timings))
         return episodes, merge_train_metrics(train_chunks)
 
     def run_epoch(self) -> None:
