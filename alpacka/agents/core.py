@@ -1,7 +1,7 @@
 """Model-free agents: random, and policies read off a network's logits."""
 
 import math
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import gin
 import gymnasium
@@ -39,6 +39,43 @@ class RandomAgent(base.OnlineAgent):
         return self._sample(), {}
 
 
+def sample_index(weights: Sequence[float], rng: np.random.Generator) -> int:
+    """Draws an index with probability proportional to weights.
+
+    Plain floats: for a handful of actions Python arithmetic is several
+    times faster than numpy calls on tiny arrays.
+
+    Args:
+        weights: Non-negative, possibly unnormalised probabilities.
+        rng: Supplies one uniform draw.
+
+    Returns:
+        The index.
+    """
+    threshold = rng.random() * sum(weights)
+    cumulative = 0.0
+    for index, weight in enumerate(weights):
+        cumulative += weight
+        if threshold < cumulative:
+            return index
+    return len(weights) - 1
+
+
+def softmax_weights(scores: Sequence[float],
+                    temperature: float = 1.0) -> List[float]:
+    """Unnormalised softmax(scores / temperature), for sample_index.
+
+    Args:
+        scores: Logits.
+        temperature: Positive temperature.
+
+    Returns:
+        exp((score - max) / temperature) per score.
+    """
+    best = max(scores)
+    return [math.exp((score - best) / temperature) for score in scores]
+
+
 class _PolicyNetworkAgent(base.OnlineAgent):
     """Asks the network for one vector of action scores per step.
 
@@ -57,20 +94,10 @@ class _PolicyNetworkAgent(base.OnlineAgent):
     def act(self, observation: Any) -> base.Coroutine:
         scores = yield np.asarray(observation)[np.newaxis]
         logits = np.asarray(scores[0], dtype=np.float32)
-        # Plain floats: for a handful of actions Python arithmetic is several
-        # times faster than numpy calls on tiny arrays.
         scores_list = logits.tolist()
         probabilities = (_greedy(scores_list) if self.evaluation
                          else self._probabilities(scores_list))
-        threshold = self._rng.random() * sum(probabilities)
-        action = len(probabilities) - 1
-        cumulative = 0.0
-        for index, probability in enumerate(probabilities):
-            cumulative += probability
-            if threshold < cumulative:
-                action = index
-                break
-        return action, {'logits': logits}
+        return sample_index(probabilities, self._rng), {'logits': logits}
 
     def _probabilities(self, scores: List[float]) -> List[float]:
         """Action probabilities (possibly unnormalised) for the scores."""
@@ -104,9 +131,7 @@ class SoftmaxAgent(_PolicyNetworkAgent):
     def _probabilities(self, scores: List[float]) -> List[float]:
         if self.temperature == 0:
             return _greedy(scores)
-        best = max(scores)
-        return [math.exp((score - best) / self.temperature)
-                for score in scores]
+        return softmax_weights(scores, self.temperature)
 
 
 @gin.configurable(module='alpacka.agents')

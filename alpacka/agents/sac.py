@@ -8,6 +8,7 @@ import numpy as np
 
 from alpacka import data
 from alpacka.agents import base
+from alpacka.agents import core
 from alpacka.networks import sac as sac_network
 
 
@@ -59,12 +60,10 @@ class SoftActorCriticAgent(base.OnlineAgent):
         if exploring and steps < self.n_random_steps:
             action = self._action_space.sample()
         elif 'logits' in prediction:
-            logits = np.asarray(prediction['logits'][0], np.float64)
+            logits = prediction['logits'][0].tolist()
             if exploring:
-                probabilities = np.exp(logits - logits.max())
-                cumulative = np.cumsum(probabilities / probabilities.sum())
-                action = int(min(np.searchsorted(cumulative, self._rng.random()),
-                                 len(logits) - 1))
+                action = core.sample_index(core.softmax_weights(logits),
+                                           self._rng)
             else:
                 action = int(np.argmax(logits))
         else:
