@@ -38,11 +38,12 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 import numpy as np  # pylint: disable=wrong-import-position
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cartpole_learning  # pylint: disable=wrong-import-position
 import sac_bare_update  # pylint: disable=wrong-import-position
 import sb3_venv  # pylint: disable=wrong-import-position
 
+from alpacka import data  # pylint: disable=wrong-import-position
 from alpacka import envs  # pylint: disable=wrong-import-position
-from alpacka import metric_logging  # pylint: disable=wrong-import-position
 from alpacka.networks import sac as sac_network  # pylint: disable=wrong-import-position
 from alpacka.trainers import sac as sac_trainer  # pylint: disable=wrong-import-position
 from alpacka.utils import tensorflow_import  # pylint: disable=wrong-import-position
@@ -85,13 +86,13 @@ def measure_update_speed(rounds: int, updates: int) -> Tuple[float, float]:
         signature, batch_size=BATCH_SIZE, updates_per_step=1.0,
         min_replay_size=0, seed=0)
     bare = sac_bare_update.BareSACUpdate(tf, keras, 3, 1, 2.0)
-    data = random_pendulum_data(2000 + rounds * updates + 20)
+    pendulum = random_pendulum_data(2000 + rounds * updates + 20)
     rng = np.random.default_rng(0)
 
     def framework_updates(start: int, count: int) -> None:
-        from alpacka import data as alpacka_data  # pylint: disable=import-outside-toplevel
-        chunk = {key: value[start:start + count] for key, value in data.items()}
-        trainer.add_transitions(alpacka_data.Transition(
+        chunk = {key: value[start:start + count] for key, value in
+                 pendulum.items()}
+        trainer.add_transitions(data.Transition(
             observation=chunk['observation'], action=chunk['action'],
             reward=chunk['reward'], done=chunk['terminated'] > 0,
             next_observation=chunk['next_observation'], agent_info={},
@@ -102,7 +103,7 @@ def measure_update_speed(rounds: int, updates: int) -> Tuple[float, float]:
     trainer.train_epoch(network)  # Fills the replay; compiles.
     framework_updates(2000, 20)
     trainer.train_epoch(network)
-    bare.train(data, 20, rng)  # Compiles.
+    bare.train(pendulum, 20, rng)  # Compiles.
     framework, bare_rates = [], []
     for index in range(rounds):
         framework_updates(2020 + index * updates, updates)
@@ -110,7 +111,7 @@ def measure_update_speed(rounds: int, updates: int) -> Tuple[float, float]:
         metrics = trainer.train_epoch(network)
         framework.append(metrics['n_updates'] / (time.perf_counter() - start))
         start = time.perf_counter()
-        bare.train(data, updates, rng)
+        bare.train(pendulum, updates, rng)
         bare_rates.append(updates / (time.perf_counter() - start))
         print(f'  round {index}: framework {framework[-1]:.1f}/s, bare '
               f'{bare_rates[-1]:.1f}/s', flush=True)
@@ -136,10 +137,7 @@ def run_alpacka(seed: int, steps: int, output_dir: str,
     command += [f'--config={binding}' for binding in bindings]
     subprocess.run(command, check=True, cwd=REPO_ROOT,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    series: Dict[str, Dict[int, float]] = {}
-    for record in metric_logging.read_metrics(
-            os.path.join(output_dir, 'metrics.jsonl')):
-        series.setdefault(record['name'], {})[record['step']] = record['value']
+    series = cartpole_learning.read_metrics(output_dir)
     points, train_s = [], 0.0
     for epoch in sorted(series['time/epoch_s']):
         train_s += (series['time/epoch_s'][epoch] -
