@@ -6,13 +6,12 @@ from alpacka.data.nested import (choose_leaf, is_leaf, nested_concatenate,
 from alpacka.data import signatures
 from alpacka.data.signatures import (SignatureLeaf, check_batch, check_nesting,
                                       flatten_like, leaves_with_paths,
-                                      unflatten_like)
+                                      signature_leaves, unflatten_like)
 from alpacka.data.types import (Episode, Nested, NetworkRequest,
                                 NetworkSignature, StepBatch, TensorSignature,
                                 Transition,
                                 is_network_request, is_signature,
-                                signature_leaves, signature_map,
-                                terminal_flags)
+                                signature_map, terminal_flags)
 
 __all__ = [
     'Episode', 'Nested', 'NetworkRequest', 'NetworkSignature',

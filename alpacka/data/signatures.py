@@ -15,7 +15,6 @@ from typing import Any, List, NamedTuple, Sequence
 
 import numpy as np
 
-from alpacka.data import nested
 from alpacka.data import types
 
 
@@ -81,6 +80,21 @@ def leaves_with_paths(signature: Any) -> List[SignatureLeaf]:
 
     visit(signature, (), ())
     return leaves
+
+
+def signature_leaves(signature: Any) -> List[types.TensorSignature]:
+    """The TensorSignatures of a nested signature, in leaf order.
+
+    Args:
+        signature: A TensorSignature or a tuple/list/dict/namedtuple of them.
+
+    Returns:
+        The leaves' signatures, without their paths (see leaves_with_paths).
+
+    Raises:
+        TypeError: a node is not a signature, tuple, list, dict or None.
+    """
+    return [leaf.signature for leaf in leaves_with_paths(signature)]
 
 
 def describe(value: Any) -> str:
@@ -179,8 +193,7 @@ def unflatten_like(signature: Any, flat: Sequence[Any]) -> Any:
         A structure like signature with the values in place of its leaves.
     """
     iterator = iter(flat)
-    return nested.nested_map(lambda _: next(iterator), signature,
-                             stop_fn=types.is_signature)
+    return types.signature_map(lambda _: next(iterator), signature)
 
 
 def shape_text(shape: Sequence[Any]) -> str:

@@ -1,5 +1,6 @@
 """Data types passed between envs, agents, networks and trainers."""
 
+import importlib
 import typing
 from typing import Any, List, NamedTuple, Optional
 
@@ -109,17 +110,13 @@ def is_signature(node: Any) -> bool:
     return isinstance(node, TensorSignature)
 
 
-def signature_leaves(signature: Any) -> list:
-    """The TensorSignatures of a nested signature, depth first.
-
-    TensorSignatures are NamedTuples, so plain nested_leaves would descend
-    into their shapes.
-    """
-    return nested.nested_leaves(signature, stop_fn=is_signature)
-
-
 def signature_map(fn: Any, signature: Any) -> Any:
-    """nested_map over a nested signature, with TensorSignatures as leaves."""
+    """nested_map over a nested signature, with TensorSignatures as leaves.
+
+    TensorSignatures are NamedTuples, so plain nested_map would descend into
+    their shapes. This is the basic map the signature walker
+    (alpacka.data.signatures) rebuilds signatures with.
+    """
     return nested.nested_map(fn, signature, stop_fn=is_signature)
 
 
@@ -137,3 +134,14 @@ def is_network_request(request: Any) -> bool:
 
 # Public alias for type hints of nested structures.
 Nested = typing.Any
+
+
+def __getattr__(name: str) -> Any:
+    """Aliases of names that moved to alpacka.data.signatures.
+
+    A module-level __getattr__ (PEP 562) that imports by name on first use:
+    signatures imports this module, so importing it here would be circular.
+    """
+    if name == 'signature_leaves':
+        return importlib.import_module('alpacka.data.signatures').signature_leaves
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

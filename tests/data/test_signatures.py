@@ -104,3 +104,30 @@ def test_check_batch_refuses_a_scalar_and_differing_batch_sizes():
     with pytest.raises(ValueError, match=r"different batch sizes \(2 and 3 "
                                          r"at \['b'\]\)"):
         data.check_batch(leaves, [np.zeros(2), np.zeros(3)], 'inputs')
+
+
+def test_signature_leaves_are_the_walkers_leaves_and_refuse_bad_nodes():
+    signature = _nested_signature()
+    assert data.signature_leaves(signature) == [
+        _SIG((4,)), _SIG((2, 3), np.int64), _SIG(()), _SIG((1,))]
+    assert data.signature_leaves(_SIG((3,))) == [_SIG((3,))]
+    assert data.signature_leaves(None) == []
+    with pytest.raises(TypeError, match='Unsupported node 3'):
+        data.signature_leaves({'a': 3})
+
+
+def test_signature_leaves_keeps_its_old_import_path():
+    # pylint: disable=import-outside-toplevel
+    from alpacka.data import types
+    from alpacka.data.types import signature_leaves
+    assert signature_leaves is data.signatures.signature_leaves
+    assert types.signature_leaves is data.signature_leaves
+    with pytest.raises(AttributeError, match='no attribute'):
+        getattr(types, 'no_such_name')
+
+
+def test_signature_map_keeps_namedtuples_and_treats_signatures_as_leaves():
+    mapped = data.signature_map(lambda sig: sig.shape, _nested_signature())
+    assert mapped == {'obs': ((4,), (2, 3)), 'pair': Pair((), None),
+                      'mask': (1,)}
+    assert isinstance(mapped['pair'], Pair)
