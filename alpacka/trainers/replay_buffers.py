@@ -17,72 +17,17 @@ import numpy as np
 from alpacka import data
 
 
-def _checked_leaf_signatures(datapoint_signature: Any,
-                             capacity: int) -> List[data.TensorSignature]:
+def _checked_leaves(datapoint_signature: Any,
+                    capacity: int) -> List[data.SignatureLeaf]:
     """The signature's leaves, after checking it and the capacity."""
     if capacity < 1:
         raise ValueError(f'Replay buffer capacity must be positive, got '
                          f'{capacity}.')
-    leaves = data.signature_leaves(datapoint_signature)
+    leaves = data.leaves_with_paths(datapoint_signature)
     if not leaves:
         raise ValueError(f'The datapoint signature {datapoint_signature!r} '
                          f'has no TensorSignature leaves.')
     return leaves
-
-
-def _unflatten(signature: Any, leaves: Sequence[Any]) -> Any:
-    """Builds a structure like signature with leaves in its leaf order."""
-    leaf_iter = iter(leaves)
-    return data.nested_map(lambda _: next(leaf_iter), signature,
-                           stop_fn=data.is_signature)
-
-
-def _flatten_like(signature: Any, x: Any,
-                  path: str = '') -> List[Tuple[str, Any, data.TensorSignature]]:
-    """Leaves of x paired with the signature's, in the signature's order.
-
-    Dicts are matched by key, so their order in x does not matter.
-
-    Returns:
-        List of triples (path of the leaf, leaf of x, TensorSignature).
-
-    Raises:
-        ValueError: x is not structured like the signature.
-    """
-    if data.is_signature(signature):
-        return [(path, x, signature)]
-    if signature is None:
-        return []
-    if isinstance(signature, dict):
-        if not isinstance(x, dict) or set(x) != set(signature):
-            raise ValueError(
-                f'Expected a dict with keys {sorted(map(str, signature))} at '
-                f'{path or "the root"} of the datapoints, got {_describe(x)}.')
-        items = [(f'{path}[{key!r}]', signature[key], x[key])
-                 for key in signature]
-    elif isinstance(signature, (tuple, list)):
-        if not isinstance(x, (tuple, list)) or len(x) != len(signature):
-            raise ValueError(
-                f'Expected a sequence of {len(signature)} at '
-                f'{path or "the root"} of the datapoints, got {_describe(x)}.')
-        items = [(f'{path}[{i}]', sub_signature, sub_x)
-                 for i, (sub_signature, sub_x) in enumerate(zip(signature, x))]
-    else:
-        raise TypeError(f'Unsupported node {signature!r} in a datapoint '
-                        f'signature: expected TensorSignature, tuple, list, '
-                        f'dict or None.')
-    leaves = []
-    for sub_path, sub_signature, sub_x in items:
-        leaves.extend(_flatten_like(sub_signature, sub_x, sub_path))
-    return leaves
-
-
-def _describe(x: Any) -> str:
-    if isinstance(x, dict):
-        return f'a dict with keys {sorted(map(str, x))}'
-    if isinstance(x, (tuple, list)):
-        return f'a {type(x).__name__} of {len(x)}'
-    return f'a leaf of type {type(x).__name__}'
 
 
 def _uniform_indices(rng: np.random.Generator, high: Any,
@@ -124,12 +69,12 @@ class UniformReplayBuffer:
     def __init__(self, datapoint_signature: Any, capacity: int,
                  seed: Optional[int] = None):
         self._signature = datapoint_signature
-        self._leaf_signatures = _checked_leaf_signatures(datapoint_signature,
-                                                         capacity)
+        self._leaves = _checked_leaves(datapoint_signature, capacity)
         self._capacity = capacity
         self._storage = [
-            np.empty((capacity,) + tuple(sig.shape), dtype=sig.dtype)
-            for sig in self._leaf_signatures
+            np.empty((capacity,) + tuple(leaf.signature.shape),
+                     dtype=leaf.signature.dtype)
+            for leaf in self._leaves
         ]
         self._insert_pos = 0  # Physical slot the next datapoint goes to.
         self._size = 0
@@ -154,26 +99,20 @@ class UniformReplayBuffer:
     def _flatten_batch(self, stacked_datapoints: Any) -> Tuple[List[np.ndarray], int]:
         """Checks a stacked datapoint against the signature; returns its leaves.
 
+        Dicts are matched by key, so their order does not matter.
+
         Returns:
             Pair (list of leaf arrays [N, ...] in signature order, N).
+
+        Raises:
+            ValueError: naming the node nested unlike the signature, or the
+                leaf whose shape or batch size is wrong.
         """
-        arrays = []
-        n = None
-        for path, leaf, sig in _flatten_like(self._signature, stacked_datapoints):
-            array = np.asarray(leaf)
-            if array.ndim == 0 or array.shape[1:] != tuple(sig.shape):
-                raise ValueError(
-                    f'The added datapoints have shape {array.shape} at '
-                    f'{path or "the root"}, expected [N] + {tuple(sig.shape)} '
-                    f'(signature {sig}).')
-            if n is None:
-                n = array.shape[0]
-            elif array.shape[0] != n:
-                raise ValueError(
-                    f'The leaves of the added datapoints disagree on the batch '
-                    f'size: {n} at the first leaf, {array.shape[0]} at '
-                    f'{path}.')
-            arrays.append(array)
+        data.check_nesting(self._signature, stacked_datapoints,
+                           'added datapoints')
+        arrays = [np.asarray(leaf) for leaf in data.flatten_like(
+            self._leaves, stacked_datapoints, 'added datapoints')]
+        n = data.check_batch(self._leaves, arrays, 'The added datapoints')
         return arrays, n
 
     def add(self, stacked_datapoints: Any) -> None:
@@ -236,8 +175,8 @@ class UniformReplayBuffer:
             ValueError: The buffer is empty.
         """
         self._check_nonempty()
-        return _unflatten(self._signature,
-                          self._take(self._draw_slots(self._rng, batch_size)))
+        return data.unflatten_like(
+            self._signature, self._take(self._draw_slots(self._rng, batch_size)))
 
     def gather(self, indices: Any) -> Any:
         """Datapoints by age: index 0 is the oldest held, -1 the newest.
@@ -254,7 +193,7 @@ class UniformReplayBuffer:
                              f'{self._size} datapoints.')
         oldest = self._insert_pos if self._size == self._capacity else 0
         slots = (oldest + indices % max(self._size, 1)) % self._capacity
-        return _unflatten(self._signature, self._take(slots))
+        return data.unflatten_like(self._signature, self._take(slots))
 
     def state_dict(self) -> Dict[str, Any]:
         """The buffer's state as plain, picklable numpy data.
@@ -285,12 +224,13 @@ class UniformReplayBuffer:
                 f'The saved replay buffer has {len(saved)} leaves per '
                 f'datapoint, this one has {len(self._storage)}: the signature '
                 f'changed since it was saved.')
-        for i, (array, sig) in enumerate(zip(saved, self._leaf_signatures)):
-            if array.shape[1:] != tuple(sig.shape):
+        for array, leaf in zip(saved, self._leaves):
+            if array.shape[1:] != tuple(leaf.signature.shape):
                 raise ValueError(
-                    f'Leaf {i} of the saved replay buffer has shape '
-                    f'{array.shape[1:]}, the signature says {sig}: the '
-                    f'signature changed since it was saved.')
+                    f'The saved replay buffer has shape {array.shape[1:]} at '
+                    f'{leaf.location} of a datapoint, the signature says '
+                    f'{leaf.signature}: the signature changed since it was '
+                    f'saved.')
         size = state['size']
         self._size = 0
         self._insert_pos = 0
@@ -335,8 +275,7 @@ class HierarchicalReplayBuffer:
             raise ValueError(f'hierarchy_depth must be non-negative, got '
                              f'{hierarchy_depth}.')
         self._signature = datapoint_signature
-        self._leaf_signatures = _checked_leaf_signatures(datapoint_signature,
-                                                         capacity)
+        self._leaves = _checked_leaves(datapoint_signature, capacity)
         self._capacity = capacity
         self._depth = hierarchy_depth
         # Leaf buckets by label tuple, in creation order; the order fixes
@@ -434,16 +373,17 @@ class HierarchicalReplayBuffer:
         sizes = np.array([len(bucket) for bucket in self._bucket_list])
         slots = _uniform_indices(self._rng, sizes[node], batch_size)
         if len(self._bucket_list) == 1:
-            return _unflatten(self._signature,
-                              self._bucket_list[0]._take(slots))
+            return data.unflatten_like(self._signature,
+                                       self._bucket_list[0]._take(slots))
 
         # Gather bucket by bucket into a bucket-sorted batch, then undo the
         # sort so the examples stay in random order.
         order = np.argsort(node, kind='stable')
         ends = np.cumsum(np.bincount(node, minlength=len(self._bucket_list)))
         sorted_slots = slots[order]
-        grouped = [np.empty((batch_size,) + tuple(sig.shape), sig.dtype)
-                   for sig in self._leaf_signatures]
+        grouped = [np.empty((batch_size,) + tuple(leaf.signature.shape),
+                            leaf.signature.dtype)
+                   for leaf in self._leaves]
         start = 0
         for bucket, end in zip(self._bucket_list, ends):
             if end > start:
@@ -453,8 +393,8 @@ class HierarchicalReplayBuffer:
             start = end
         unsort = np.empty_like(order)
         unsort[order] = np.arange(batch_size)
-        return _unflatten(self._signature,
-                          [array.take(unsort, axis=0) for array in grouped])
+        return data.unflatten_like(
+            self._signature, [array.take(unsort, axis=0) for array in grouped])
 
     def state_dict(self) -> Dict[str, Any]:
         """The buffer's state as plain, picklable numpy data."""
