@@ -132,7 +132,6 @@ def mask_one(episode: data.Episode) -> np.ndarray:
     return np.ones(len(episode), dtype=np.float32)
 
 
-
 def _apply(fns: Any, episode: data.Episode) -> Any:
     """Calls one function, or each function of a nested structure, on episode."""
     if callable(fns):
@@ -144,81 +143,61 @@ def _squeeze_ones(shape: Sequence[int]) -> tuple:
     return tuple(dim for dim in shape if dim != 1)
 
 
-def _describe(x: Any) -> str:
-    if isinstance(x, dict):
-        return f'a dict with keys {sorted(map(str, x))}'
-    if isinstance(x, (tuple, list)):
-        return f'a {type(x).__name__} of {len(x)} elements'
-    if x is None:
-        return 'None'
-    return f'an array of shape {np.shape(x)}'
+def _fit_leaf(kind: str, value: Any, signature: data.TensorSignature, n: int,
+              where: str) -> np.ndarray:
+    """One leaf of _fit: value checked, reshaped to [n] + shape and cast."""
+    expected = tuple(signature.shape)
+    if kind == 'mask' and value is None:
+        return np.ones(n, dtype=signature.dtype)
+    if value is None or isinstance(value, (dict, tuple, list)):
+        raise ValueError(
+            f'SupervisedTrainer: the {kind} for {where} is '
+            f'{data.signatures.describe(value)}, expected one array of shape '
+            f'[T] + {expected} for an episode of T = {n} transitions.')
+    array = np.asarray(value)
+    actual = array.shape[1:]
+    if array.ndim == 0 or array.shape[0] != n or (
+            actual != expected
+            and _squeeze_ones(actual) != _squeeze_ones(expected)):
+        raise ValueError(
+            f'SupervisedTrainer: the {kind} for {where} has shape '
+            f'{actual} per transition (an array of shape {array.shape} '
+            f'for an episode of {n} transitions), but the network '
+            f'signature expects {expected}. Bind a {kind} function that '
+            f'fits this head, or change the network signature.')
+    return array.reshape((n,) + expected).astype(signature.dtype, copy=False)
 
 
-def _fit(kind: str, values: Any, signature: Any, n: int, path: str) -> Any:
+def _fit(kind: str, values: Any, signature: Any, n: int, root: str) -> Any:
     """Checks values against a signature; returns them reshaped and cast.
 
     A leaf fits its TensorSignature if it is [n] + shape, or if it differs
-    from that only by dimensions of size 1 (e.g. [n] for shape (1,)).
+    from that only by dimensions of size 1 (e.g. [n] for shape (1,)). A mask
+    leaf may be None, meaning weight 1.
 
     Args:
         kind: 'input', 'target' or 'mask' (for error messages).
         values: Nested arrays computed from an episode.
         signature: Nested TensorSignatures of one transition.
         n: The episode's length T.
-        path: Where in the network's signature this is, e.g. "output['value']".
+        root: Which side of the network signature this is, 'input' or
+            'output' (messages name a leaf as e.g. "output['value']").
 
     Returns:
         values structured like signature, leaves [n] + shape of its dtype.
 
     Raises:
-        ValueError: naming the head, the expected and the actual shape.
+        ValueError: naming the head, the expected and the actual shape (or
+            nesting).
     """
-    if data.is_signature(signature):
-        expected = tuple(signature.shape)
-        if kind == 'mask' and values is None:
-            return np.ones(n, dtype=signature.dtype)
-        if values is None or isinstance(values, (dict, tuple, list)):
-            raise ValueError(
-                f'SupervisedTrainer: the {kind} for {path} is '
-                f'{_describe(values)}, expected one array of shape '
-                f'[T] + {expected} for an episode of T = {n} transitions.')
-        array = np.asarray(values)
-        actual = array.shape[1:]
-        if array.ndim == 0 or array.shape[0] != n or (
-                actual != expected
-                and _squeeze_ones(actual) != _squeeze_ones(expected)):
-            raise ValueError(
-                f'SupervisedTrainer: the {kind} for {path} has shape '
-                f'{actual} per transition (an array of shape {array.shape} '
-                f'for an episode of {n} transitions), but the network '
-                f'signature expects {expected}. Bind a {kind} function that '
-                f'fits this head, or change the network signature.')
-        return array.reshape((n,) + expected).astype(signature.dtype,
-                                                      copy=False)
-    if signature is None:
-        return None
-    if isinstance(signature, dict):
-        if not isinstance(values, dict) or set(values) != set(signature):
-            raise ValueError(
-                f'SupervisedTrainer: the {kind} for {path} is '
-                f'{_describe(values)}, but the network signature there is a '
-                f'dict with keys {sorted(map(str, signature))}.')
-        return type(signature)(
-            (key, _fit(kind, values[key], sub, n, f'{path}[{key!r}]'))
-            for key, sub in signature.items())
-    if isinstance(signature, (tuple, list)):
-        if (not isinstance(values, (tuple, list))
-                or len(values) != len(signature)):
-            raise ValueError(
-                f'SupervisedTrainer: the {kind} for {path} is '
-                f'{_describe(values)}, but the network signature there is a '
-                f'{type(signature).__name__} of {len(signature)} elements.')
-        fitted = [_fit(kind, value, sub, n, f'{path}[{i}]')
-                  for i, (value, sub) in enumerate(zip(values, signature))]
-        if hasattr(signature, '_fields'):  # namedtuple
-            return type(signature)(*fitted)
-        return type(signature)(fitted)
-    raise TypeError(f'Unsupported node {signature!r} in the network signature.')
+    data.check_nesting(signature, values,
+                       f'SupervisedTrainer {kind}s for the network {root}')
+    leaves = data.leaves_with_paths(signature)
+    flat = data.flatten_like(leaves, values, f'SupervisedTrainer {kind}s')
+    return data.unflatten_like(signature, [
+        _fit_leaf(kind, value, leaf.signature, n,
+                  root + (leaf.location if leaf.path else ''))
+        for leaf, value in zip(leaves, flat)])
 
 
 @gin.configurable(module='alpacka.trainers')
@@ -285,9 +264,9 @@ class SupervisedTrainer(base.Trainer):
         self._sampling_hierarchy = tuple(replay_buffer_sampling_hierarchy)
 
         # A [T] float32 weight per example for every output head.
-        self._mask_signature = None if mask is None else data.nested_map(
+        self._mask_signature = None if mask is None else data.signature_map(
             lambda _: data.TensorSignature(shape=(), dtype=np.float32),
-            network_signature.output, stop_fn=data.is_signature)
+            network_signature.output)
         # (input, target, mask), each nested like the network's signature.
         datapoint_signature = (network_signature.input,
                                network_signature.output, self._mask_signature)
@@ -343,9 +322,8 @@ class SupervisedTrainer(base.Trainer):
             if not data.is_signature(signature.output) and (
                     not isinstance(mask_values, (dict, tuple, list))):
                 # One [T] array of weights for every head.
-                mask_values = data.nested_map(lambda _: mask_values,
-                                              signature.output,
-                                              stop_fn=data.is_signature)
+                mask_values = data.signature_map(lambda _: mask_values,
+                                                 signature.output)
             masks = _fit('mask', mask_values, self._mask_signature, n,
                          'output')
         return inputs, targets, masks
