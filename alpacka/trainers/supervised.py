@@ -16,15 +16,13 @@ and so on, e.g. for a network with a value and a policy head::
     }
 """
 
-from typing import Any, Callable, Dict, Hashable, Iterator, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Hashable, Optional, Sequence, Union
 
 import gin
 import numpy as np
 
 from alpacka import data
-from alpacka.trainers import base
-from alpacka.trainers import replay_buffers
-from alpacka.utils import seeding
+from alpacka.trainers import replay_trainer
 
 # Sub-seed index of the replay sampling generator under the run's global seed.
 _SEED_INDEX = 7
@@ -201,12 +199,13 @@ def _fit(kind: str, values: Any, signature: Any, n: int, root: str) -> Any:
 
 
 @gin.configurable(module='alpacka.trainers')
-class SupervisedTrainer(base.Trainer):
+class SupervisedTrainer(replay_trainer.ReplayTrainer):
     """Trains a network on (input, target) pairs made from every transition.
 
-    ``add_episode`` turns each transition into a datapoint and puts it in a
-    replay buffer; ``train_epoch`` runs ``n_steps_per_epoch`` training steps
-    on batches sampled from the buffer.
+    ``add_episode`` turns each transition into a datapoint ``(input, target,
+    mask)`` and puts it in the replay buffer (see ReplayTrainer);
+    ``train_epoch`` runs ``n_steps_per_epoch`` training steps on batches
+    sampled from the buffer.
 
     Args:
         network_signature: Signature of the trained network; the targets
@@ -246,54 +245,32 @@ class SupervisedTrainer(base.Trainer):
         replay_buffer_sampling_hierarchy: Sequence[Union[str, Callable]] = (),
         seed: Optional[int] = None,
     ):
-        super().__init__(network_signature)
-        if network_signature is None:
-            raise ValueError(
-                'SupervisedTrainer needs a network signature, but the agent '
-                'uses no network. Use DummyTrainer for such agents.')
+        replay_trainer.require_network_signature(type(self), network_signature)
         if batch_size < 1 or n_steps_per_epoch < 0:
             raise ValueError(
                 f'SupervisedTrainer needs batch_size >= 1 and '
                 f'n_steps_per_epoch >= 0, got {batch_size} and '
                 f'{n_steps_per_epoch}.')
-        self._input = input
-        self._target = target
-        self._mask = mask
-        self._batch_size = batch_size
-        self._n_steps_per_epoch = n_steps_per_epoch
-        self._sampling_hierarchy = tuple(replay_buffer_sampling_hierarchy)
-
+        sampling_hierarchy = tuple(replay_buffer_sampling_hierarchy)
         # A [T] float32 weight per example for every output head.
-        self._mask_signature = None if mask is None else data.signature_map(
+        mask_signature = None if mask is None else data.signature_map(
             lambda _: data.TensorSignature(shape=(), dtype=np.float32),
             network_signature.output)
         # (input, target, mask), each nested like the network's signature.
-        datapoint_signature = (network_signature.input,
-                               network_signature.output, self._mask_signature)
-        if self._sampling_hierarchy:
-            self._replay_buffer = replay_buffers.HierarchicalReplayBuffer(
-                datapoint_signature, capacity=replay_buffer_capacity,
-                hierarchy_depth=len(self._sampling_hierarchy))
-        else:
-            self._replay_buffer = replay_buffers.UniformReplayBuffer(
-                datapoint_signature, capacity=replay_buffer_capacity)
-        if seed is None:
-            seed = seeding.derive_seed(seeding.global_seed(), _SEED_INDEX)
-        self.seed(seed)
-
-    @property
-    def replay_buffer(self) -> Union[replay_buffers.UniformReplayBuffer,
-                                     replay_buffers.HierarchicalReplayBuffer]:
-        """The buffer of (input, target, mask) datapoints."""
-        return self._replay_buffer
-
-    def seed(self, seed: Optional[int]) -> None:
-        """Reseeds the replay sampling.
-
-        Args:
-            seed: The seed, or None for fresh entropy.
-        """
-        self._replay_buffer.seed(seed)
+        super().__init__(
+            network_signature,
+            (network_signature.input, network_signature.output,
+             mask_signature),
+            batch_size=batch_size,
+            replay_buffer_capacity=replay_buffer_capacity, seed=seed,
+            seed_index=_SEED_INDEX,
+            sampling_hierarchy_depth=len(sampling_hierarchy))
+        self._input = input
+        self._target = target
+        self._mask = mask
+        self._mask_signature = mask_signature
+        self._n_steps_per_epoch = n_steps_per_epoch
+        self._sampling_hierarchy = sampling_hierarchy
 
     def _bucket_label(self, episode: data.Episode,
                       level: Union[str, Callable]) -> Hashable:
@@ -339,17 +316,8 @@ class SupervisedTrainer(base.Trainer):
                 signature (the message names the head and both shapes).
         """
         datapoints = self._datapoints(episode)
-        if self._sampling_hierarchy:
-            buckets = [self._bucket_label(episode, level)
-                       for level in self._sampling_hierarchy]
-            self._replay_buffer.add(datapoints, buckets)
-        else:
-            # A UniformReplayBuffer, whose add() takes no buckets.
-            self._replay_buffer.add(datapoints)  # pylint: disable=no-value-for-parameter
-
-    def _data_stream(self) -> Iterator[tuple]:
-        for _ in range(self._n_steps_per_epoch):
-            yield self._replay_buffer.sample(self._batch_size)
+        self._add_to_replay(datapoints, [self._bucket_label(episode, level)
+                                         for level in self._sampling_hierarchy])
 
     def train_epoch(self, network: Any) -> Dict[str, float]:
         """Trains the network for n_steps_per_epoch steps on replayed data.
@@ -367,16 +335,12 @@ class SupervisedTrainer(base.Trainer):
             The network's training metrics; {} (and no training) while the
             replay buffer is empty.
         """
-        if len(self._replay_buffer) == 0:
-            return {}
-        return network.train(self._data_stream, self._n_steps_per_epoch)
+        return self._train_on_replay(network, self._n_steps_per_epoch)
 
     def state_dict(self) -> Dict[str, Any]:
-        """The replay buffer (data and sampling state), as plain numpy."""
-        return {
-            'sampling_hierarchy_depth': len(self._sampling_hierarchy),
-            'replay_buffer': self._replay_buffer.state_dict(),
-        }
+        """The replay buffer (data and sampling state) and its hierarchy depth."""
+        return {'sampling_hierarchy_depth': len(self._sampling_hierarchy),
+                **super().state_dict()}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Restores a state from state_dict().
@@ -392,4 +356,4 @@ class SupervisedTrainer(base.Trainer):
                 f'depth {depth}, but replay_buffer_sampling_hierarchy is now '
                 f'{self._sampling_hierarchy!r}; restore with the config it '
                 f'was saved with.')
-        self._replay_buffer.load_state_dict(state['replay_buffer'])
+        super().load_state_dict(state)
