@@ -1,14 +1,12 @@
 """SoftActorCriticTrainer: off-policy updates of a SoftActorCriticNetwork."""
 
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Optional
 
 import gin
 import numpy as np
 
 from alpacka import data
-from alpacka.trainers import base
-from alpacka.trainers import replay_buffers
-from alpacka.utils import seeding
+from alpacka.trainers import replay_trainer
 
 # Sub-seed index of the replay sampling generator under the run's global seed.
 _SEED_INDEX = 9
@@ -33,7 +31,7 @@ def _action_signature(network_signature: data.NetworkSignature
 
 
 @gin.configurable(module='alpacka.trainers')
-class SoftActorCriticTrainer(base.Trainer):
+class SoftActorCriticTrainer(replay_trainer.ReplayTrainer):
     """Keeps a replay of transitions and runs Soft Actor-Critic updates.
 
     Each ``train_epoch`` performs ``updates_per_step`` updates per transition
@@ -61,10 +59,7 @@ class SoftActorCriticTrainer(base.Trainer):
                  replay_buffer_capacity: int = 1000000,
                  action_signature: Optional[data.TensorSignature] = None,
                  seed: Optional[int] = None):
-        super().__init__(network_signature)
-        if network_signature is None:
-            raise ValueError('SoftActorCriticTrainer needs a network '
-                             'signature, but the agent uses no network.')
+        replay_trainer.require_network_signature(type(self), network_signature)
         if batch_size < 1 or updates_per_step < 0:
             raise ValueError(f'SoftActorCriticTrainer needs batch_size >= 1 '
                              f'and updates_per_step >= 0, got {batch_size} '
@@ -73,25 +68,19 @@ class SoftActorCriticTrainer(base.Trainer):
             action_signature = _action_signature(network_signature)
         observation = network_signature.input
         scalar = data.TensorSignature((), np.float32)
-        self._replay_buffer = replay_buffers.UniformReplayBuffer(
+        super().__init__(
+            network_signature,
             {'observation': observation, 'action': action_signature,
              'reward': scalar, 'next_observation': observation,
              'terminated': scalar},
-            capacity=replay_buffer_capacity)
-        if seed is None:
-            seed = seeding.derive_seed(seeding.global_seed(), _SEED_INDEX)
-        self._replay_buffer.seed(seed)
+            batch_size=batch_size,
+            replay_buffer_capacity=replay_buffer_capacity, seed=seed,
+            seed_index=_SEED_INDEX)
         self._action_signature = action_signature
-        self._batch_size = batch_size
         self._updates_per_step = float(updates_per_step)
         self._min_replay_size = min_replay_size
         self._new_transitions = 0
         self._update_credit = 0.0  # Fractional updates carried over.
-
-    @property
-    def replay_buffer(self) -> replay_buffers.UniformReplayBuffer:
-        """The buffer of transitions."""
-        return self._replay_buffer
 
     def add_episode(self, episode: data.Episode) -> None:
         """Adds the episode's transitions, with data.terminal_flags as
@@ -113,7 +102,7 @@ class SoftActorCriticTrainer(base.Trainer):
 
     def _add(self, batch: data.Transition, terminated: Any) -> None:
         n = len(batch.reward)
-        self._replay_buffer.add({
+        self._add_to_replay({
             'observation': batch.observation,
             'action': np.asarray(batch.action,
                                  self._action_signature.dtype).reshape(
@@ -123,10 +112,6 @@ class SoftActorCriticTrainer(base.Trainer):
             'terminated': np.asarray(terminated, np.float32).reshape(n),
         })
         self._new_transitions += n
-
-    def _data_stream(self) -> Iterator[Dict[str, np.ndarray]]:
-        while True:
-            yield self._replay_buffer.sample(self._batch_size)
 
     def train_epoch(self, network: Any) -> Dict[str, float]:
         """Runs the updates owed for the new transitions (see the class).
@@ -144,18 +129,18 @@ class SoftActorCriticTrainer(base.Trainer):
         self._new_transitions = 0
         if n_updates == 0:
             return {'n_updates': 0.0}
-        metrics = dict(network.train(self._data_stream, n_updates))
+        metrics = dict(self._train_on_replay(network, n_updates))
         metrics['n_updates'] = float(n_updates)
         return metrics
 
     def state_dict(self) -> Dict[str, Any]:
         """Replay buffer and the update bookkeeping."""
-        return {'replay_buffer': self._replay_buffer.state_dict(),
+        return {**super().state_dict(),
                 'new_transitions': self._new_transitions,
                 'update_credit': self._update_credit}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Restores a state from state_dict()."""
-        self._replay_buffer.load_state_dict(state['replay_buffer'])
+        super().load_state_dict(state)
         self._new_transitions = state['new_transitions']
         self._update_credit = state['update_credit']
