@@ -150,6 +150,52 @@ def test_one_mask_function_weighs_every_head():
     assert targets['policy'].shape == (8, N_ACTIONS)
     assert masks['value'].shape == masks['policy'].shape == (8,)
     assert masks['policy'].dtype == np.float32
+    assert len(network.batches) == 2
+    for _, _, batch_masks in network.batches:
+        for head in ('value', 'policy'):
+            np.testing.assert_array_equal(batch_masks[head], np.ones(8))
+
+
+def _step_weights(episode):
+    """Loss weight 1 + t for step t: [T] of float64 (cast to float32)."""
+    return 1.0 + np.arange(len(episode), dtype=np.float64)
+
+
+def _zero_weights(episode):
+    return np.zeros(len(episode))
+
+
+@pytest.mark.parametrize('mask, value_weights, policy_weights', [
+    (supervised.mask_one, [1, 1, 1], [1, 1, 1]),
+    (_step_weights, [1, 2, 3], [1, 2, 3]),
+    ({'value': None, 'policy': _step_weights}, [1, 1, 1], [1, 2, 3]),
+    ({'value': _step_weights, 'policy': _zero_weights}, [1, 2, 3], [0, 0, 0]),
+])
+@pytest.mark.parametrize('hierarchy', [(), ('solved',)])
+def test_masks_reach_the_network_per_head_and_example(
+        mask, value_weights, policy_weights, hierarchy):
+    trainer = trainers.SupervisedTrainer(
+        TWO_HEAD_SIGNATURE,
+        target={'value': supervised.target_value,
+                'policy': supervised.target_action_histogram},
+        mask=mask, batch_size=16, n_steps_per_epoch=3,
+        replay_buffer_sampling_hierarchy=hierarchy, seed=0)
+    trainer.add_episode(_episode([0.0, 0.0, 1.0]))  # Observation t is [t] * 4.
+    network = _RecordingNetwork()
+    trainer.train_epoch(network)
+    assert len(network.batches) == 3
+    for inputs, targets, masks in network.batches:
+        assert set(masks) == {'value', 'policy'}
+        steps = inputs[:, 0].astype(int)
+        assert len(set(steps.tolist())) > 1  # The batch mixes steps.
+        for head, weights in (('value', value_weights),
+                              ('policy', policy_weights)):
+            assert masks[head].dtype == np.float32
+            # Each example carries the weight of its own step.
+            np.testing.assert_array_equal(masks[head],
+                                          np.asarray(weights)[steps])
+        # ... and its own targets, so masks and examples stay paired.
+        np.testing.assert_array_equal(targets['value'][:, 0], 10.0 * steps)
 
 
 def test_wrong_target_shape_names_head_and_shapes():
@@ -249,6 +295,7 @@ def test_save_restore_round_trips_replay_buffer(tmp_path, hierarchy):
     original_network, restored_network = _RecordingNetwork(), _RecordingNetwork()
     trainer.train_epoch(original_network)
     restored.train_epoch(restored_network)
+    assert len(original_network.batches) == len(restored_network.batches) == 3
     for original, again in zip(original_network.batches,
                                restored_network.batches):
         for original_leaf, again_leaf in zip(data.nested_leaves(original),
