@@ -53,7 +53,41 @@ def _rng_from_state(state: Dict[str, Any]) -> np.random.Generator:
     return np.random.Generator(bit_generator)
 
 
-class UniformReplayBuffer:
+class _ReplayBufferBase:
+    """What both buffers share: the checked signature, and the generator.
+
+    Args:
+        datapoint_signature: Nested structure of TensorSignatures of one
+            datapoint.
+        capacity: Capacity (of the buffer, or of each bucket).
+        seed: Seed of the sampling generator (None: fresh entropy).
+    """
+
+    def __init__(self, datapoint_signature: Any, capacity: int,
+                 seed: Optional[int]):
+        self._signature = datapoint_signature
+        self._leaves = _checked_leaves(datapoint_signature, capacity)
+        self._capacity = capacity
+        self._rng = _make_rng(seed)
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def seed(self, seed: Optional[int]) -> None:
+        """Resets the sampling generator.
+
+        Args:
+            seed: The seed, or None for fresh entropy.
+        """
+        self._rng = _make_rng(seed)
+
+    def _check_nonempty(self) -> None:
+        if len(self) == 0:
+            raise ValueError('Cannot sample from an empty replay buffer: add '
+                             'datapoints first.')
+
+
+class UniformReplayBuffer(_ReplayBufferBase):
     """A ring buffer of datapoints, sampled uniformly with replacement.
 
     When full, adding overwrites the oldest datapoints, so the buffer always
@@ -68,9 +102,7 @@ class UniformReplayBuffer:
 
     def __init__(self, datapoint_signature: Any, capacity: int,
                  seed: Optional[int] = None):
-        self._signature = datapoint_signature
-        self._leaves = _checked_leaves(datapoint_signature, capacity)
-        self._capacity = capacity
+        super().__init__(datapoint_signature, capacity, seed)
         self._storage = [
             np.empty((capacity,) + tuple(leaf.signature.shape),
                      dtype=leaf.signature.dtype)
@@ -78,7 +110,6 @@ class UniformReplayBuffer:
         ]
         self._insert_pos = 0  # Physical slot the next datapoint goes to.
         self._size = 0
-        self._rng = _make_rng(seed)
 
     @property
     def capacity(self) -> int:
@@ -87,14 +118,6 @@ class UniformReplayBuffer:
 
     def __len__(self) -> int:
         return self._size
-
-    def seed(self, seed: Optional[int]) -> None:
-        """Resets the sampling generator.
-
-        Args:
-            seed: The seed, or None for fresh entropy.
-        """
-        self._rng = _make_rng(seed)
 
     def _flatten_batch(self, stacked_datapoints: Any) -> Tuple[List[np.ndarray], int]:
         """Checks a stacked datapoint against the signature; returns its leaves.
@@ -156,11 +179,6 @@ class UniformReplayBuffer:
         # The filled slots are always [0, size): the ring starts wrapping
         # only once every slot has been written.
         return _uniform_indices(rng, self._size, batch_size)
-
-    def _check_nonempty(self) -> None:
-        if self._size == 0:
-            raise ValueError('Cannot sample from an empty replay buffer: add '
-                             'datapoints first.')
 
     def sample(self, batch_size: int) -> Any:
         """Samples datapoints uniformly, with replacement.
@@ -246,7 +264,7 @@ class UniformReplayBuffer:
         self._rng = _rng_from_state(state['rng_state'])
 
 
-class HierarchicalReplayBuffer:
+class HierarchicalReplayBuffer(_ReplayBufferBase):
     """Replay buffer that balances sampling across a hierarchy of buckets.
 
     Every datapoint is added with a tuple of ``hierarchy_depth`` bucket
@@ -274,9 +292,7 @@ class HierarchicalReplayBuffer:
         if hierarchy_depth < 0:
             raise ValueError(f'hierarchy_depth must be non-negative, got '
                              f'{hierarchy_depth}.')
-        self._signature = datapoint_signature
-        self._leaves = _checked_leaves(datapoint_signature, capacity)
-        self._capacity = capacity
+        super().__init__(datapoint_signature, capacity, seed)
         self._depth = hierarchy_depth
         # Leaf buckets by label tuple, in creation order; the order fixes
         # each node's children's order, which state_dict() preserves.
@@ -287,7 +303,6 @@ class HierarchicalReplayBuffer:
         # first_child[i] + n_children[i]], ids of nodes of the next level.
         # At the last level, node ids are indices into _bucket_list.
         self._levels: List[Tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._rng = _make_rng(seed)
 
     def __len__(self) -> int:
         return sum(len(bucket) for bucket in self._bucket_list)
@@ -296,14 +311,6 @@ class HierarchicalReplayBuffer:
     def buckets(self) -> Dict[Tuple[Hashable, ...], UniformReplayBuffer]:
         """The leaf buckets by their label tuples, in creation order."""
         return dict(self._buckets)
-
-    def seed(self, seed: Optional[int]) -> None:
-        """Resets the sampling generator.
-
-        Args:
-            seed: The seed, or None for fresh entropy.
-        """
-        self._rng = _make_rng(seed)
 
     def _bucket(self, key: Tuple[Hashable, ...]) -> UniformReplayBuffer:
         bucket = self._buckets.get(key)
@@ -362,9 +369,7 @@ class HierarchicalReplayBuffer:
             ValueError: The buffer is empty.
         """
         # pylint: disable=protected-access
-        if not self._bucket_list:
-            raise ValueError('Cannot sample from an empty replay buffer: add '
-                             'datapoints first.')
+        self._check_nonempty()
         # Descend the hierarchy: node[i] is the node chosen for example i.
         node = np.zeros(batch_size, dtype=np.int64)
         for n_children, first_child, child_ids in self._levels:
