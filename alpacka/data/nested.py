@@ -80,14 +80,22 @@ def nested_unzip(x: Any) -> list:
     Returns:
         A list of structures, one per position in the leaf lists.
     """
-    leaves = []
-    nested_map(leaves.append, x, stop_fn=lambda node: isinstance(node, list))
+    leaves = nested_leaves(x, stop_fn=_is_list)
     if not leaves:
         return []
     length = len(leaves[0])
-    return [nested_map(lambda leaf, i=i: leaf[i], x,
-                       stop_fn=lambda node: isinstance(node, list))
+    return [nested_map(lambda leaf, i=i: leaf[i], x, stop_fn=_is_list)
             for i in range(length)]
+
+
+def _is_list(node: Any) -> bool:
+    """The leaves of nested_zip's result: lists of the zipped leaves."""
+    return isinstance(node, list)
+
+
+def _combine_leaves(combine: Callable[[list], Any], xs: Sequence[Any]) -> Any:
+    """Zips same-shaped structures and combines each list of leaves."""
+    return nested_map(combine, nested_zip(xs), stop_fn=_is_list)
 
 
 def nested_stack(xs: Sequence[Any]) -> Any:
@@ -99,8 +107,7 @@ def nested_stack(xs: Sequence[Any]) -> Any:
     Returns:
         A structure with np.stack-ed leaves.
     """
-    return nested_map(np.stack, nested_zip(xs),
-                      stop_fn=lambda node: isinstance(node, list))
+    return _combine_leaves(np.stack, xs)
 
 
 def nested_unstack(x: Any) -> list:
@@ -124,8 +131,7 @@ def nested_concatenate(xs: Sequence[Any]) -> Any:
     Returns:
         A structure with np.concatenate-d leaves.
     """
-    return nested_map(np.concatenate, nested_zip(xs),
-                      stop_fn=lambda node: isinstance(node, list))
+    return _combine_leaves(np.concatenate, xs)
 
 
 def nested_leaves(x: Any, stop_fn: Callable = is_leaf) -> list:
