@@ -45,6 +45,11 @@ def path_text(path: Sequence[Any]) -> str:
     return ''.join(f'[{key!r}]' for key in path)
 
 
+def _unsupported_node(node: Any) -> TypeError:
+    return TypeError(f'Unsupported node {node!r} in a signature: expected a '
+                     f'TensorSignature, tuple, list, dict or None.')
+
+
 def leaves_with_paths(signature: Any) -> List[SignatureLeaf]:
     """Lists the TensorSignature leaves of a nested signature, in order.
 
@@ -74,9 +79,7 @@ def leaves_with_paths(signature: Any) -> List[SignatureLeaf]:
             for key, child in node.items():
                 visit(child, path + (key,), names + (str(key),))
         else:
-            raise TypeError(
-                f'Unsupported node {node!r} in a signature: expected a '
-                f'TensorSignature, tuple, list, dict or None.')
+            raise _unsupported_node(node)
 
     visit(signature, (), ())
     return leaves
@@ -144,9 +147,7 @@ def check_nesting(signature: Any, value: Any, what: str) -> None:
             for index, (child, sub_child) in enumerate(zip(node, sub_value)):
                 visit(child, sub_child, path + (index,))
         else:
-            raise TypeError(
-                f'Unsupported node {node!r} in a signature: expected a '
-                f'TensorSignature, tuple, list, dict or None.')
+            raise _unsupported_node(node)
 
     visit(signature, value, ())
 
