@@ -228,3 +228,21 @@ def test_hierarchical_state_dict_round_trip():
         new = _nested_batch(np.arange(100, 103))
         buffer.add(new, buckets=(0, 'd'))
         restored.add(new, buckets=(0, 'd'))
+
+
+def test_load_state_dict_names_what_changed_in_the_signature():
+    buffer = replay_buffers.UniformReplayBuffer(NESTED, capacity=4)
+    buffer.add(_nested_batch([0, 1]))
+    wider = dict(NESTED, observation=data.TensorSignature((5,), np.float32))
+    with pytest.raises(ValueError, match=r"\['observation'\].*changed"):
+        replay_buffers.UniformReplayBuffer(wider, capacity=4).load_state_dict(
+            buffer.state_dict())
+    with pytest.raises(ValueError, match='3 leaves.*1'):
+        replay_buffers.UniformReplayBuffer(SCALAR, capacity=4).load_state_dict(
+            buffer.state_dict())
+    hierarchical = replay_buffers.HierarchicalReplayBuffer(SCALAR, capacity=4,
+                                                           hierarchy_depth=1)
+    with pytest.raises(ValueError, match='hierarchy depth 1, this one 2'):
+        replay_buffers.HierarchicalReplayBuffer(
+            SCALAR, capacity=4, hierarchy_depth=2).load_state_dict(
+                hierarchical.state_dict())

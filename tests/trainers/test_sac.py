@@ -130,6 +130,27 @@ def test_trains_a_real_network():
         hidden_sizes=(8,), seed=0)
     trainer = _trainer(BOX, batch_size=8)
     trainer.add_episode(_episode(10, BOX))
+    before = data.nested_leaves(network.params)
     metrics = trainer.train_epoch(network)
     assert metrics['n_updates'] == 10
     assert np.isfinite(metrics['critic_loss'])
+    after = data.nested_leaves(network.params)
+    assert any(not np.array_equal(old, new)
+               for old, new in zip(before, after))  # The updates took place.
+
+
+def test_add_transitions_keeps_per_step_flags_and_needs_them():
+    trainer = _trainer()
+    episode = _episode(5, DISCRETE, truncated=True)
+    batch = episode.transition_batch._replace(
+        terminated=np.array([False, True, False, False, False]))
+    trainer.add_transitions(batch)
+    stored = trainer.replay_buffer.gather(np.arange(5))
+    # A step marked terminated is not bootstrapped; a truncated one is.
+    np.testing.assert_array_equal(stored['terminated'], [0, 1, 0, 0, 0])
+    np.testing.assert_array_equal(stored['reward'], batch.reward)
+    np.testing.assert_array_equal(stored['next_observation'],
+                                  batch.next_observation)
+    with pytest.raises(ValueError, match='terminated'):
+        trainer.add_transitions(batch._replace(terminated=None))
+    assert len(trainer.replay_buffer) == 5
