@@ -61,7 +61,7 @@ def make_replay_buffer(datapoint_signature: Any, capacity: int,
                        sampling_hierarchy_depth: int = 0) -> ReplayBuffer:
     """A UniformReplayBuffer, or a HierarchicalReplayBuffer of that depth (> 0).
 
-    The buffer is unseeded (see ReplayBuffer.seed).
+    The buffer draws from fresh entropy until its seed() is called.
     """
     if sampling_hierarchy_depth:
         return replay_buffers.HierarchicalReplayBuffer(
@@ -121,8 +121,14 @@ class ReplayTrainer(base.Trainer):  # pylint: disable=abstract-method
 
     def _add_to_replay(self, stacked_datapoints: Any,
                        buckets: Sequence[Hashable] = ()) -> None:
-        """Adds datapoints [N, ...] (to the bucket with these labels, when
-        sampling is hierarchical)."""
+        """Adds a batch of datapoints to the replay.
+
+        Args:
+            stacked_datapoints: Structure like the datapoint signature with
+                leaves [N, ...].
+            buckets: The bucket labels, root level first, when sampling is
+                hierarchical (ignored otherwise).
+        """
         if isinstance(self._replay_buffer,
                       replay_buffers.HierarchicalReplayBuffer):
             self._replay_buffer.add(stacked_datapoints, buckets)
