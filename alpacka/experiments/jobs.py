@@ -25,7 +25,7 @@ from alpacka.experiments import bindings as bindings_lib
 from alpacka.experiments import child_guard
 from alpacka.experiments import naming
 from alpacka.runner import cli
-from alpacka.runner import errors
+from alpacka import errors
 from alpacka.utils import atomic_files
 
 STATUS_FILE = 'sweep_status.json'

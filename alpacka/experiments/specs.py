@@ -32,7 +32,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 import cloudpickle
 
 from alpacka.experiments import bindings as bindings_lib
-from alpacka.runner import errors
+from alpacka import errors
 
 # The variable a Python spec file assigns its experiments to.
 EXPERIMENTS_VARIABLE = 'experiments_list'

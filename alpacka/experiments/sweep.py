@@ -41,7 +41,7 @@ from alpacka.experiments import jobs as jobs_lib
 from alpacka.experiments import specs
 from alpacka.experiments.jobs import FAILED, FINISHED, INTERRUPTED, RUNNING, Job
 from alpacka.runner import cli
-from alpacka.runner import errors
+from alpacka import errors
 
 EXIT_OK = 0
 EXIT_FAILED = 1

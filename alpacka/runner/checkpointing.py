@@ -18,7 +18,7 @@ import shutil
 from typing import Any, Dict, Optional
 
 from alpacka.utils import atomic_files
-from alpacka.utils.pickle_files import CorruptCheckpointError
+from alpacka.errors import CorruptCheckpointError
 
 _LATEST = 'latest'
 _NETWORK = 'network.ckpt'

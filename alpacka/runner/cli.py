@@ -11,7 +11,7 @@ import gin
 
 from alpacka import metric_logging
 from alpacka.runner import core
-from alpacka.runner import errors
+from alpacka import errors
 from alpacka.utils import atomic_files
 from alpacka.utils import gin_errors
 

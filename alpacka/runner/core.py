@@ -20,7 +20,7 @@ from alpacka import networks
 from alpacka import trainers
 from alpacka.batch_steppers import step_collection
 from alpacka.runner import checkpointing
-from alpacka.runner import errors
+from alpacka import errors
 from alpacka.utils import atomic_files
 from alpacka.utils import seeding
 

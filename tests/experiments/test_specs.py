@@ -19,7 +19,7 @@ from alpacka.experiments import jobs
 from alpacka.experiments import naming
 from alpacka.experiments import specs
 from alpacka.experiments import sweep
-from alpacka.runner import errors
+from alpacka import errors
 
 GRID = {'Runner.seed': [1, 2, 3], 'ShootingAgent.n_rollouts': [8, 32]}
 BASE = {'Runner.n_epochs': 2, 'Runner.seed': 0, 'Runner.n_envs': 4}

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from alpacka import runner as runner_lib
-from alpacka.runner import errors
+from alpacka import errors
 
 # SoftmaxAgent's network scores actions; the trainer regresses those scores
 # onto a fixed target, so the loss must fall as the network trains (enough to

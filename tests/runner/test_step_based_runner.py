@@ -7,7 +7,7 @@ from cli_helpers import metric_values
 from alpacka import agents
 from alpacka import runner as runner_lib
 from alpacka import trainers
-from alpacka.runner import errors
+from alpacka import errors
 
 STEP_CONFIG = """
 Runner.env_class = @alpacka.envs.CartPole
