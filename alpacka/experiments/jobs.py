@@ -27,9 +27,10 @@ from alpacka.experiments import naming
 from alpacka.runner import cli
 from alpacka import errors
 from alpacka.utils import atomic_files
+from alpacka.utils import run_directory
 
-STATUS_FILE = 'sweep_status.json'
-LOG_FILE = 'log.txt'
+STATUS_FILE = run_directory.SWEEP_STATUS_FILE
+LOG_FILE = run_directory.SWEEP_LOG_FILE
 RUNNER_MODULE = 'alpacka.runner'
 
 FINISHED = 'finished'

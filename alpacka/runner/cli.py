@@ -9,11 +9,12 @@ from typing import Any, List, Optional, Tuple
 
 import gin
 
+from alpacka import errors
 from alpacka import metric_logging
 from alpacka.runner import core
-from alpacka import errors
 from alpacka.utils import atomic_files
 from alpacka.utils import gin_errors
+from alpacka.utils import run_directory
 
 # Exit codes: 2 for input the user can fix, 1 for a failed run, 130 for Ctrl-C.
 EXIT_USER_ERROR = 2
@@ -61,12 +62,12 @@ def prepare_output_dir(output_dir: str) -> str:
         OutputDirError: it cannot be created or written.
     """
     output_dir = os.path.abspath(os.path.expanduser(output_dir))
+    probe_path = os.path.join(output_dir, run_directory.WRITE_PROBE_FILE)
     try:
         os.makedirs(output_dir, exist_ok=True)
-        with atomic_files.atomic_write(
-                os.path.join(output_dir, '.write_test'), 'w') as probe:
+        with atomic_files.atomic_write(probe_path, 'w') as probe:
             probe.write('ok')
-        os.remove(os.path.join(output_dir, '.write_test'))
+        os.remove(probe_path)
     except OSError as error:
         raise errors.OutputDirError(
             f'Cannot write to the output directory {output_dir}: '
