@@ -13,6 +13,7 @@ from alpacka import errors
 from alpacka import metric_logging
 from alpacka.runner import core
 from alpacka.utils import atomic_files
+from alpacka.utils import gin_config
 from alpacka.utils import gin_errors
 from alpacka.utils import run_directory
 
@@ -184,7 +185,8 @@ def run(args: argparse.Namespace) -> int:
         mrunner_run, bindings = load_mrunner_spec(bindings)
     output_dir = prepare_output_dir(args.output_dir)
     parse_gin(args.config_file, bindings)
-    core.write_config(output_dir, operative=False)
+    gin_config.write_config(run_directory.config_path(output_dir),
+                            operative=False)
     stdout_logger = metric_logging.StdoutLogger()
     metric_logging.register_logger(stdout_logger)
     extra_loggers = []
