@@ -36,12 +36,12 @@ import time
 import traceback
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from alpacka import errors
 from alpacka import metric_logging
 from alpacka.experiments import jobs as jobs_lib
-from alpacka.experiments import specs
 from alpacka.experiments.jobs import FAILED, FINISHED, INTERRUPTED, RUNNING, Job
 from alpacka.runner import cli
-from alpacka import errors
+from alpacka.runner import specs
 from alpacka.utils import run_directory
 
 EXIT_OK = 0

@@ -12,6 +12,7 @@ import gin
 from alpacka import errors
 from alpacka import metric_logging
 from alpacka.runner import core
+from alpacka.runner import specs
 from alpacka.utils import atomic_files
 from alpacka.utils import gin_config
 from alpacka.utils import gin_errors
@@ -123,7 +124,6 @@ def load_mrunner_spec(bindings: List[str]) -> Tuple[Any, List[str]]:
             '--mrunner takes the path of an mrunner experiment specification '
             'as the last --config value, e.g. --mrunner '
             '--config=alpacka/configs/shooting_sweep.py.')
-    from alpacka.experiments import specs  # pylint: disable=import-outside-toplevel
     spec_path = bindings[-1]
     mrunner_run = specs.load_for_mrunner(spec_path)
     name = mrunner_run.experiment.get('name') or 'unnamed'
