@@ -19,7 +19,8 @@ from alpacka.metric_logging.capture import BufferingLogger, replay
 from alpacka.metric_logging.neptune_logger import (NeptuneLogger,
                                                    NeptuneUnavailableError)
 from alpacka.metric_logging.progress import epoch_progress
-from alpacka.metric_logging.reading import read_metrics, read_series
+from alpacka.metric_logging.reading import (read_metrics, read_series,
+                                            to_series)
 from alpacka.metric_logging.setup import close_loggers, setup_loggers
 from alpacka.metric_logging.sinks import (JsonlLogger, StdoutLogger,
                                           truncate_metrics)
@@ -30,4 +31,5 @@ __all__ = ['BufferingLogger', 'JsonlLogger', 'NeptuneLogger',
            'close_loggers', 'epoch_progress', 'flush', 'log_property',
            'log_scalar', 'log_scalar_metrics', 'read_metrics', 'read_series',
            'register_logger', 'registered_loggers', 'replay',
-           'setup_loggers', 'truncate_metrics', 'unregister_logger']
+           'setup_loggers', 'to_series', 'truncate_metrics',
+           'unregister_logger']
