@@ -107,12 +107,3 @@ def wait_for(condition, timeout=60.0, interval=0.05):
             return
         time.sleep(interval)
     raise AssertionError(f'timed out after {timeout} s waiting for {condition}')
-
-
-def pid_alive(pid):
-    """Whether a process with this PID exists (and is not a zombie)."""
-    try:
-        with open(f'/proc/{pid}/stat', encoding='utf-8') as stat_file:
-            return stat_file.read().split(')')[-1].split()[0] != 'Z'
-    except OSError:
-        return False
