@@ -26,8 +26,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PYTHON) -m pytest tests
 
+# pylint, then the layering contract of .importlinter (which package may
+# import which, lazy imports included).
 lint: $(STAMP)
 	$(PYTHON) -m pylint alpacka tests benchmarks
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
 	for script in benchmarks/*.py; do $(PYTHON) $$script || exit 1; done

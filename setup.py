@@ -29,6 +29,8 @@ setuptools.setup(
         'tqdm',
     ],
     extras_require={
-        'dev': ['pylint', 'pytest', 'pytest-timeout'],
+        # import-linter: `make lint` checks the layering contract in
+        # .importlinter with it.
+        'dev': ['import-linter', 'pylint', 'pytest', 'pytest-timeout'],
     },
 )

@@ -24,7 +24,7 @@ import numpy as np
 
 from alpacka import metric_logging
 from alpacka.metric_logging import gin_params
-from alpacka.runner import core
+from alpacka.utils import run_directory
 
 SPREADS = ('minmax', 'std', 'none')
 
@@ -73,12 +73,13 @@ def find_runs(paths: Sequence[str]) -> List[str]:
         for directory, subdirectories, files in os.walk(path):
             subdirectories[:] = sorted(name for name in subdirectories
                                        if not name.startswith('.'))
-            if core.METRICS_FILE in files:
+            if run_directory.METRICS_FILE in files:
                 found.append(directory)
                 subdirectories[:] = []  # A run's own subdirectories hold none.
         if not found:
             raise PlotError(
-                f'No run in {path}: no {core.METRICS_FILE} in it or below it. '
+                f'No run in {path}: no {run_directory.METRICS_FILE} in it or '
+                f'below it. '
                 f'Give run output directories (--output_dir of '
                 f'python3 -m alpacka.runner) or directories that hold them.')
         runs.extend(run for run in found if run not in runs)
@@ -97,13 +98,9 @@ def read_curve(run_dir: str, metric: str) -> Tuple[np.ndarray, np.ndarray]:
         of a step wins, non-finite values (null in the file) are NaN. Empty
         if the run never logged the metric.
     """
-    by_step = {}
-    for record in metric_logging.read_metrics(
-            os.path.join(run_dir, core.METRICS_FILE)):
-        if record.get('name') == metric:
-            value = record.get('value')
-            by_step[int(record['step'])] = (math.nan if value is None
-                                            else float(value))
+    by_step = {step: math.nan if value is None else float(value)
+               for step, value in metric_logging.read_series(run_dir).get(
+                   metric, {}).items()}
     steps = np.array(sorted(by_step), dtype=np.int64)
     return steps, np.array([by_step[step] for step in steps], np.float64)
 
@@ -112,10 +109,17 @@ def metric_names(run_dirs: Sequence[str]) -> List[str]:
     """Every metric name logged by any of the runs, sorted."""
     names = set()
     for run_dir in run_dirs:
-        names.update(record.get('name') for record in metric_logging.read_metrics(
-            os.path.join(run_dir, core.METRICS_FILE)))
-    names.discard(None)
+        names.update(metric_logging.read_series(run_dir))
     return sorted(names)
+
+
+def _read_config(run_dir: str) -> Optional[str]:
+    """The text of a run's config.gin, or None if it has none."""
+    path = run_directory.config_path(run_dir)
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding='utf-8') as config_file:
+        return config_file.read()
 
 
 def run_parameter(run_dir: str, name: str) -> Optional[str]:
@@ -134,11 +138,10 @@ def run_parameter(run_dir: str, name: str) -> Optional[str]:
     Raises:
         PlotError: config.gin cannot be parsed, or name is ambiguous in it.
     """
-    path = os.path.join(run_dir, core.CONFIG_FILE)
-    if not os.path.isfile(path):
+    text = _read_config(run_dir)
+    if text is None:
         return None
-    with open(path, encoding='utf-8') as config_file:
-        text = config_file.read()
+    path = run_directory.config_path(run_dir)
     try:
         bindings = gin_params.parse_bindings(text)
         key = gin_params.find_binding(bindings, name)
@@ -188,13 +191,13 @@ def group_runs(run_dirs: Sequence[str], group_by: Optional[str]
     if list(groups) == ['<not set>']:
         known = set()
         for run_dir in run_dirs:
-            path = os.path.join(run_dir, core.CONFIG_FILE)
-            if os.path.isfile(path):
-                with open(path, encoding='utf-8') as config_file:
-                    known.update(gin_params.parse_bindings(config_file.read()))
+            text = _read_config(run_dir)
+            if text is not None:
+                known.update(gin_params.parse_bindings(text))
         close = difflib.get_close_matches(group_by, sorted(known), n=3)
         hint = f' Did you mean {" or ".join(repr(c) for c in close)}?' if close else ''
-        raise PlotError(f'No run\'s {core.CONFIG_FILE} binds {group_by!r}.{hint}')
+        raise PlotError(f'No run\'s {run_directory.CONFIG_FILE} binds '
+                        f'{group_by!r}.{hint}')
     return {label: groups[label] for label in sorted(groups, key=_sort_key)}
 
 

@@ -30,7 +30,6 @@ Usage:
 """
 
 import argparse
-import json
 import os
 import re
 import statistics
@@ -40,28 +39,25 @@ import tempfile
 import time
 from typing import Dict, List, Optional
 
+from alpacka import metric_logging
+from alpacka.utils import run_directory
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(REPO_ROOT, 'alpacka', 'configs', 'mcts_cartpole.gin')
 EVAL_RETURN = 'eval_episode/return_mean'
 
 
 def read_metrics(output_dir: str) -> Dict[str, Dict[int, float]]:
-    """{name: {step: value}} of <output_dir>/metrics.jsonl (so far)."""
-    metrics: Dict[str, Dict[int, float]] = {}
-    path = os.path.join(output_dir, 'metrics.jsonl')
-    if not os.path.exists(path):
-        return metrics
-    with open(path, encoding='utf-8') as metrics_file:
-        for line in metrics_file:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:  # A line being written.
-                continue
-            metrics.setdefault(record['name'], {})[record['step']] = (
-                record['value'])
-            metrics.setdefault('_time/' + record['name'], {})[
-                record['step']] = record['time']
-    return metrics
+    """{name: {step: value}} of the run's metrics so far ({} before its
+    first epoch), and {'_time/' + name: {step: unix time logged}}."""
+    try:
+        records = metric_logging.read_metrics(
+            run_directory.metrics_path(output_dir))
+    except FileNotFoundError:
+        return {}
+    times = metric_logging.to_series(records, field='time')
+    return {**metric_logging.to_series(records),
+            **{'_time/' + name: steps for name, steps in times.items()}}
 
 
 def first_success(metrics: Dict[str, Dict[int, float]],
@@ -92,7 +88,7 @@ def steps_until(metrics: Dict[str, Dict[int, float]], epoch: int) -> dict:
 
 def n_passes(output_dir: str) -> Optional[int]:
     """DeterministicMCTSAgent.n_passes from the run's operative config."""
-    path = os.path.join(output_dir, 'config.gin')
+    path = run_directory.config_path(output_dir)
     if not os.path.exists(path):
         return None
     with open(path, encoding='utf-8') as config_file:

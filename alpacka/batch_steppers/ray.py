@@ -26,7 +26,6 @@ episodes and replayed into the driver's loggers by ``run_episode_batch``,
 worker by worker, before it returns.
 """
 
-import importlib
 import logging
 import os
 import sys
@@ -40,6 +39,7 @@ from alpacka import data
 from alpacka import metric_logging
 from alpacka.batch_steppers import core
 from alpacka.batch_steppers import local
+from alpacka.utils import gin_config as gin_config_lib
 from alpacka.utils import seeding
 
 _logger = logging.getLogger(__name__)
@@ -108,46 +108,6 @@ class _RayOwnership:
             ray.shutdown()
 
 
-def _gin_config_for_workers() -> Tuple[str, List[str]]:
-    """The driver's Gin config as workers need it.
-
-    Returns:
-        ``(config_str, modules)``: ``gin.config_str()`` (all bindings, with
-        the ``import`` lines of the parsed .gin files) and the modules that
-        define the configurables bound or referenced in it, which a worker
-        imports before parsing (a configurable registered by a module the
-        driver imported in Python, not in a .gin file, is otherwise unknown
-        to the worker).
-    """
-    config_str = gin.config_str()
-    modules = set()
-    # Gin has no public listing of bound configurables; if its internals
-    # change, workers still get config_str (and its import lines).
-    # pylint: disable=protected-access
-    try:
-        bindings = gin.config._CONFIG
-        registry = gin.config._REGISTRY
-        configurables = [registry[selector] for _, selector in bindings]
-        configurables.extend(reference.configurable for reference
-                             in gin.config.iterate_references(bindings))
-        for configurable in configurables:
-            modules.add(getattr(configurable.wrapped, '__module__', None))
-        for (scope, selector), params in bindings.items():
-            for name, value in params.items():
-                if not gin.config._is_literally_representable(value):
-                    _logger.warning(
-                        'Gin binding %s%s.%s = %r cannot be written as a '
-                        'config string, so it does not reach Ray workers; '
-                        'bind it in a .gin file or to a configurable instead.',
-                        scope + '/' if scope else '', selector, name, value)
-    except (AttributeError, KeyError, TypeError):  # pragma: no cover
-        pass
-    # pylint: enable=protected-access
-    modules.discard(None)
-    modules.discard('__main__')
-    return config_str, sorted(modules)
-
-
 def _extend_sys_path(paths: Sequence[str]) -> None:
     """Appends the driver's sys.path entries that exist here and are missing."""
     for path in paths:
@@ -163,7 +123,8 @@ class _Worker:
             unpickled only after sys.path is extended so that user modules
             next to the driver import.
         gin_config: The driver's ``gin.config_str()``.
-        gin_modules: Modules to import before parsing gin_config.
+        gin_modules: Modules to import before parsing gin_config (see
+            alpacka.utils.gin_config.WorkerConfig).
         sys_path: The driver's sys.path.
         n_envs: Envs of this worker.
         output_dir: Passed to the LocalBatchStepper.
@@ -181,25 +142,9 @@ class _Worker:
         self._metrics = metric_logging.BufferingLogger()
         metric_logging.register_logger(self._metrics)
         _extend_sys_path(sys_path)
-        for module in gin_modules:
-            try:
-                importlib.import_module(module)
-            except ImportError as error:
-                raise RuntimeError(
-                    f'A Ray worker could not import {module!r}, which defines '
-                    f'Gin configurables bound in the driver: {error}. Modules '
-                    f'of configurables must be importable by workers.'
-                ) from error
+        gin_config_lib.import_modules(gin_modules)
         env_class, agent_class, network_fn = cloudpickle.loads(factories)
-        gin.clear_config()
-        try:
-            gin.parse_config(gin_config)
-        except (ValueError, ImportError) as error:
-            raise RuntimeError(
-                f'A Ray worker could not parse the driver\'s Gin config: '
-                f'{error}\nConfigurables bound in it must be defined in '
-                f'modules that workers can import (not in __main__).'
-            ) from error
+        gin_config_lib.parse_in_worker(gin_config)
         if seed is not None:
             seeding.set_global_seed(
                 seeding.derive_seed(seed, first_env_index, 3))
@@ -339,12 +284,12 @@ class RayBatchStepper(core.BatchStepper):
                     f'RayBatchStepper.n_workers must be at least 1, got '
                     f'{n_workers}.')
             self._env_ranges = _split_evenly(n_envs, min(n_workers, n_envs))
-            gin_config, gin_modules = _gin_config_for_workers()
+            worker_config = gin_config_lib.config_for_workers()
             self._worker_args = {
                 'factories': cloudpickle.dumps(
                     (env_class, agent_class, network_fn)),
-                'gin_config': gin_config,
-                'gin_modules': gin_modules,
+                'gin_config': worker_config.config_str,
+                'gin_modules': worker_config.modules,
                 'sys_path': list(dict.fromkeys(
                     os.path.abspath(path) for path in sys.path)),
                 'output_dir': output_dir,

@@ -21,15 +21,16 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import gin
 
-from alpacka.experiments import bindings as bindings_lib
+from alpacka import errors
 from alpacka.experiments import child_guard
 from alpacka.experiments import naming
 from alpacka.runner import cli
-from alpacka.runner import errors
 from alpacka.utils import atomic_files
+from alpacka.utils import gin_bindings as bindings_lib
+from alpacka.utils import run_directory
 
-STATUS_FILE = 'sweep_status.json'
-LOG_FILE = 'log.txt'
+STATUS_FILE = run_directory.SWEEP_STATUS_FILE
+LOG_FILE = run_directory.SWEEP_LOG_FILE
 RUNNER_MODULE = 'alpacka.runner'
 
 FINISHED = 'finished'

@@ -8,7 +8,7 @@ import hashlib
 import re
 from typing import Any, Dict, List, Sequence
 
-from alpacka.experiments import bindings as bindings_lib
+from alpacka.utils import gin_bindings as bindings_lib
 
 _MAX_NAME_LENGTH = 100
 _UNSAFE_NAME_CHARS = re.compile(r'[^A-Za-z0-9._=,+@%-]')

@@ -36,19 +36,20 @@ import time
 import traceback
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from alpacka import errors
 from alpacka import metric_logging
 from alpacka.experiments import jobs as jobs_lib
-from alpacka.experiments import specs
 from alpacka.experiments.jobs import FAILED, FINISHED, INTERRUPTED, RUNNING, Job
 from alpacka.runner import cli
-from alpacka.runner import errors
+from alpacka.runner import specs
+from alpacka.utils import run_directory
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
-LOCK_FILE = '.sweep.lock'
+LOCK_FILE = run_directory.SWEEP_LOCK_FILE
 RETURN_METRIC = 'episode/return_mean'
 _POLL_S = 0.2
 
@@ -216,12 +217,11 @@ def _restore_sigterm_handler(handler: Any) -> None:
 
 
 def _returns(job: Job) -> Dict[int, float]:
-    path = os.path.join(job.output_dir, 'metrics.jsonl')
-    if not os.path.exists(path):
+    try:
+        series = metric_logging.read_series(job.output_dir)
+    except FileNotFoundError:  # The job has not finished an epoch yet.
         return {}
-    return {record['step']: record['value']
-            for record in metric_logging.read_metrics(path)
-            if record.get('name') == RETURN_METRIC}
+    return series.get(RETURN_METRIC, {})
 
 
 def summary_rows(jobs: Sequence[Job]) -> List[Dict[str, str]]:

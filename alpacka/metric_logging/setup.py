@@ -13,6 +13,7 @@ from typing import Any, List, Optional, Sequence
 
 from alpacka.metric_logging import api
 from alpacka.metric_logging import gin_params
+from alpacka.utils import run_directory
 
 
 def setup_loggers(output_dir: str, tensorboard: bool = False,
@@ -52,7 +53,7 @@ def setup_loggers(output_dir: str, tensorboard: bool = False,
         # pylint: disable=import-outside-toplevel
         from alpacka.metric_logging import tensorboard_logger
         loggers.append(tensorboard_logger.TensorBoardLogger(
-            os.path.join(output_dir, tensorboard_logger.TENSORBOARD_DIR)))
+            run_directory.tensorboard_dir(output_dir)))
     if neptune:
         # pylint: disable=import-outside-toplevel
         from alpacka.metric_logging import neptune_logger

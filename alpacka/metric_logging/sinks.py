@@ -8,6 +8,7 @@ import time
 from typing import Any, Optional, TextIO
 
 from alpacka.metric_logging import progress
+from alpacka.metric_logging.reading import read_metrics
 from alpacka.utils import atomic_files
 
 
@@ -80,25 +81,6 @@ class JsonlLogger:
     def close(self) -> None:
         """Closes the file."""
         self._file.close()
-
-
-def read_metrics(path: str) -> list:
-    """Reads metrics.jsonl records, skipping a torn last line.
-
-    Args:
-        path: A metrics.jsonl file.
-
-    Returns:
-        The list of records (dicts).
-    """
-    records = []
-    with open(path, encoding='utf-8') as metrics_file:
-        for line in metrics_file:
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # A line cut short by a crash.
-    return records
 
 
 def truncate_metrics(path: str, before_step: int) -> None:

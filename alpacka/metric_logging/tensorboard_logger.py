@@ -8,10 +8,12 @@ are dropped unless TF_CPP_MIN_LOG_LEVEL is set to 0.
 import importlib
 from typing import Any
 
+from alpacka.utils import run_directory
 from alpacka.utils import tensorflow_import
 
-# Subdirectory of the run's output directory that holds the event files.
-TENSORBOARD_DIR = 'tensorboard'
+# Subdirectory of the run's output directory that holds the event files
+# (an alias: alpacka.utils.run_directory names it).
+TENSORBOARD_DIR = run_directory.TENSORBOARD_DIR
 
 
 class TensorBoardLogger:

@@ -1,4 +1,17 @@
-"""The Runner (the epoch loop) and its command line, ``python3 -m alpacka.runner``."""
+"""The Runner (the epoch loop) and its command line, ``python3 -m alpacka.runner``.
+
+- ``core``: the Runner;
+- ``startup_checks``: the checks it makes before the first episode;
+- ``epoch_metrics``: the episode/* summaries and the merge of train metrics;
+- ``checkpointing``: atomic, resumable checkpoints;
+- ``callbacks``: hooks around each epoch (EvaluationCallback);
+- ``cli``: the command line; ``specs``: the mrunner specs that its
+  ``--mrunner`` (and the sweep, in alpacka.experiments) load.
+
+The run directory's file names are in alpacka.utils.run_directory, the Gin
+config text in alpacka.utils.gin_config, the error types in alpacka.errors
+(``alpacka.runner.errors`` is an alias).
+"""
 
 from alpacka.runner.callbacks import Callback
 from alpacka.runner.cli import main

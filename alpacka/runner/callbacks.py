@@ -7,7 +7,7 @@ import gin
 
 from alpacka import batch_steppers
 from alpacka import metric_logging
-from alpacka.runner import core
+from alpacka.runner import epoch_metrics
 from alpacka.utils import seeding
 
 
@@ -98,8 +98,8 @@ class EvaluationCallback(Callback):
         time_limit = self._time_limit or self._runner.episode_time_limit
         episodes = self._stepper().run_episode_batch(
             self._runner.network.params, epoch=epoch, time_limit=time_limit)
-        metric_logging.log_scalar_metrics('eval_episode', epoch,
-                                          core.episode_metrics(episodes))
+        metric_logging.log_scalar_metrics(
+            'eval_episode', epoch, epoch_metrics.episode_metrics(episodes))
         metric_logging.log_scalar_metrics(
             'eval_agent', epoch, self._runner.agent.compute_metrics(episodes))
 

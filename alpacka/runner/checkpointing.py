@@ -18,7 +18,8 @@ import shutil
 from typing import Any, Dict, Optional
 
 from alpacka.utils import atomic_files
-from alpacka.utils.pickle_files import CorruptCheckpointError
+from alpacka.utils import run_directory
+from alpacka.errors import CorruptCheckpointError
 
 _LATEST = 'latest'
 _NETWORK = 'network.ckpt'
@@ -35,7 +36,7 @@ class Checkpointer:
     """
 
     def __init__(self, output_dir: str, keep: int = 1):
-        self._directory = os.path.join(output_dir, 'checkpoints')
+        self._directory = run_directory.checkpoints_dir(output_dir)
         self._keep = max(keep, 1)
 
     @property

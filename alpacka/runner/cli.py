@@ -9,11 +9,14 @@ from typing import Any, List, Optional, Tuple
 
 import gin
 
+from alpacka import errors
 from alpacka import metric_logging
 from alpacka.runner import core
-from alpacka.runner import errors
+from alpacka.runner import specs
 from alpacka.utils import atomic_files
+from alpacka.utils import gin_config
 from alpacka.utils import gin_errors
+from alpacka.utils import run_directory
 
 # Exit codes: 2 for input the user can fix, 1 for a failed run, 130 for Ctrl-C.
 EXIT_USER_ERROR = 2
@@ -61,12 +64,12 @@ def prepare_output_dir(output_dir: str) -> str:
         OutputDirError: it cannot be created or written.
     """
     output_dir = os.path.abspath(os.path.expanduser(output_dir))
+    probe_path = os.path.join(output_dir, run_directory.WRITE_PROBE_FILE)
     try:
         os.makedirs(output_dir, exist_ok=True)
-        with atomic_files.atomic_write(
-                os.path.join(output_dir, '.write_test'), 'w') as probe:
+        with atomic_files.atomic_write(probe_path, 'w') as probe:
             probe.write('ok')
-        os.remove(os.path.join(output_dir, '.write_test'))
+        os.remove(probe_path)
     except OSError as error:
         raise errors.OutputDirError(
             f'Cannot write to the output directory {output_dir}: '
@@ -121,7 +124,6 @@ def load_mrunner_spec(bindings: List[str]) -> Tuple[Any, List[str]]:
             '--mrunner takes the path of an mrunner experiment specification '
             'as the last --config value, e.g. --mrunner '
             '--config=alpacka/configs/shooting_sweep.py.')
-    from alpacka.experiments import specs  # pylint: disable=import-outside-toplevel
     spec_path = bindings[-1]
     mrunner_run = specs.load_for_mrunner(spec_path)
     name = mrunner_run.experiment.get('name') or 'unnamed'
@@ -183,7 +185,8 @@ def run(args: argparse.Namespace) -> int:
         mrunner_run, bindings = load_mrunner_spec(bindings)
     output_dir = prepare_output_dir(args.output_dir)
     parse_gin(args.config_file, bindings)
-    core.write_config(output_dir, operative=False)
+    gin_config.write_config(run_directory.config_path(output_dir),
+                            operative=False)
     stdout_logger = metric_logging.StdoutLogger()
     metric_logging.register_logger(stdout_logger)
     extra_loggers = []

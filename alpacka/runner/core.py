@@ -8,204 +8,22 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import gin
-import gymnasium
-import numpy as np
 
 from alpacka import agents
 from alpacka import batch_steppers
 from alpacka import data
 from alpacka import envs
+from alpacka import errors
 from alpacka import metric_logging
 from alpacka import networks
 from alpacka import trainers
-from alpacka.batch_steppers import step_collection
 from alpacka.runner import checkpointing
-from alpacka.runner import errors
+from alpacka.runner import epoch_metrics
+from alpacka.runner import startup_checks
 from alpacka.utils import atomic_files
+from alpacka.utils import gin_config
+from alpacka.utils import run_directory
 from alpacka.utils import seeding
-
-METRICS_FILE = 'metrics.jsonl'
-CONFIG_FILE = 'config.gin'
-
-
-def _describe(obj: Any) -> str:
-    return getattr(obj, '__name__', type(obj).__name__)
-
-
-def check_signature_fits_env(signature: Optional[data.NetworkSignature],
-                             observation_space: gymnasium.Space,
-                             agent_name: str) -> None:
-    """Checks that a network signature's input fits the observations.
-
-    Raises:
-        NetworkSignatureError: the input is a single TensorSignature whose
-            shape differs from the observation space's.
-    """
-    if signature is None or not isinstance(signature.input,
-                                           data.TensorSignature):
-        return
-    expected = tuple(observation_space.shape or ())
-    if tuple(signature.input.shape) != expected:
-        raise errors.NetworkSignatureError(
-            f'The network signature from {agent_name}.network_signature() '
-            f'takes inputs of shape {tuple(signature.input.shape)}, but the '
-            f'env\'s observations have shape {expected} '
-            f'({observation_space}). Make the agent build its signature '
-            f'from the observation space it is given.')
-
-
-def check_network_output(network: Any,
-                         signature: Optional[data.NetworkSignature]) -> None:
-    """Runs the network once on zeros and checks its outputs' shapes.
-
-    Raises:
-        NetworkSignatureError: an output's shape differs from the signature.
-    """
-    if signature is None or isinstance(network, networks.DummyNetwork):
-        return
-    probe = data.signature_map(
-        lambda sig: np.zeros((1,) + tuple(sig.shape), sig.dtype),
-        signature.input)
-    outputs = network.predict(probe)
-    expected = [tuple(sig.shape)
-                for sig in data.signature_leaves(signature.output)]
-    got = [tuple(np.shape(leaf)[1:]) for leaf in data.nested_leaves(outputs)]
-    if len(got) != len(expected) or any(
-            e != g for e, g in zip(expected, got)):
-        raise errors.NetworkSignatureError(
-            f'{_describe(type(network))} outputs shapes {got} (batch '
-            f'dimension left out), but the agent\'s network signature asks '
-            f'for {expected}. Check the network\'s '
-            f'model_fn and the action space.')
-
-
-def check_step_schedule(n_envs: int, env_steps_per_epoch: Optional[int],
-                        env_steps_per_train: int) -> None:
-    """Checks the step counts of step-based collection.
-
-    Raises:
-        ConfigError: a count is not a positive multiple of n_envs.
-    """
-    if env_steps_per_epoch is None:
-        return
-    for name, value in (('env_steps_per_epoch', env_steps_per_epoch),
-                        ('env_steps_per_train', env_steps_per_train)):
-        if value < 1 or value % n_envs:
-            raise errors.ConfigError(
-                f'Runner.{name} = {value} must be a positive multiple of '
-                f'Runner.n_envs = {n_envs}: every env takes the same number '
-                f'of steps.')
-
-
-def check_step_collection(agent: Any, trainer: Any) -> None:
-    """Checks that the agent and trainer work with step-based collection.
-
-    Raises:
-        ConfigError: the agent plays whole episodes only, or the trainer
-            learns from whole episodes only.
-    """
-    try:
-        step_collection.check_step_agents([agent])
-    except TypeError as error:
-        raise errors.ConfigError(str(error)) from error
-    refusal = trainers.base.transitions_refusal(trainer)
-    if refusal is not None:
-        raise errors.ConfigError(refusal)
-
-
-def merge_train_metrics(chunks: Sequence[Dict[str, float]]
-                        ) -> Dict[str, float]:
-    """Merges the metrics of several train_epoch calls into the epoch's.
-
-    ``n_updates`` is summed; other metrics are averaged, weighted by each
-    call's n_updates when the calls report it.
-    """
-    merged = {}
-    names = dict.fromkeys(name for chunk in chunks for name in chunk)
-    for name in names:
-        pairs = [(chunk[name], chunk.get('n_updates', 1.0))
-                 for chunk in chunks if name in chunk]
-        values, weights = zip(*pairs)
-        if name == 'n_updates':
-            merged[name] = float(sum(values))
-        elif sum(weights) > 0:
-            merged[name] = float(np.average(values, weights=weights))
-        else:
-            merged[name] = float(np.mean(values))
-    return merged
-
-
-def episode_metrics(episodes: Sequence[data.Episode]) -> Dict[str, float]:
-    """Summary statistics of a batch of episodes (logged as episode/*)."""
-    returns = np.array([episode.return_ for episode in episodes], np.float64)
-    lengths = np.array([len(episode) for episode in episodes], np.float64)
-    metrics = {
-        'return_mean': returns.mean(),
-        'return_median': np.median(returns),
-        'return_max': returns.max(),
-        'return_min': returns.min(),
-        'length_mean': lengths.mean(),
-        'count': float(len(episodes)),
-        'truncated_rate': float(np.mean([episode.truncated
-                                         for episode in episodes])),
-    }
-    solved = [episode.solved for episode in episodes
-              if episode.solved is not None]
-    if solved:
-        metrics['solved_rate'] = float(np.mean(solved))
-    return {name: float(value) for name, value in metrics.items()}
-
-
-def _config_blocks(config: str) -> Dict[str, str]:
-    """Splits Gin's config text into ``{'Parameters for X': block}``."""
-    blocks = {}
-    for block in config.split('\n\n'):
-        first_line = block.strip().split('\n', 1)[0]
-        if first_line.startswith('# Parameters for '):
-            blocks[first_line[2:].rstrip(':')] = block.strip()
-    return blocks
-
-
-def operative_config_text() -> str:
-    """The operative Gin config, completed with bindings used elsewhere.
-
-    The operative config lists every parameter that this process used,
-    defaults included. Configurables that only other processes called (the
-    agents, envs and networks inside Ray workers, or nested in another
-    agent's batch stepper) are missing from it, so their parsed bindings are
-    appended, with the config's import lines.
-
-    Returns:
-        Gin config text that reproduces the run.
-    """
-    operative = gin.operative_config_str().strip()
-    parsed = gin.config_str()
-    used = _config_blocks(operative)
-    unused = [block for name, block in _config_blocks(parsed).items()
-              if name not in used]
-    imports = [line for line in parsed.splitlines()
-               if line.startswith(('import ', 'from '))]
-    if not unused:
-        return operative + '\n'
-    return '\n\n'.join(
-        [operative, '# Parsed bindings of configurables this process did not '
-         'call (used in\n# Ray workers or nested batch steppers):',
-         '\n'.join(imports), *unused]).replace('\n\n\n', '\n\n') + '\n'
-
-
-def write_config(output_dir: str, operative: bool) -> None:
-    """Writes the Gin config to <output_dir>/config.gin, atomically.
-
-    Args:
-        output_dir: The run's output directory.
-        operative: Write the operative config (every parameter the run used,
-            defaults included; see operative_config_text) rather than the
-            parsed bindings.
-    """
-    config = operative_config_text() if operative else gin.config_str()
-    with atomic_files.atomic_write(os.path.join(output_dir, CONFIG_FILE),
-                                   'w') as config_file:
-        config_file.write(config)
 
 
 @gin.configurable(module='alpacka.runner')
@@ -264,7 +82,7 @@ class Runner:
         self._n_envs = n_envs
         self._env_steps_per_epoch = env_steps_per_epoch
         self._env_steps_per_train = env_steps_per_train or n_envs
-        check_step_schedule(n_envs, env_steps_per_epoch,
+        startup_checks.check_step_schedule(n_envs, env_steps_per_epoch,
                             self._env_steps_per_train)
         os.makedirs(output_dir, exist_ok=True)
         self._n_epochs = n_epochs
@@ -280,9 +98,9 @@ class Runner:
         self._agent = agent_class()
         self._network_signature = self._agent.network_signature(
             probe_env.observation_space, probe_env.action_space)
-        check_signature_fits_env(self._network_signature,
-                                 probe_env.observation_space,
-                                 _describe(type(self._agent)))
+        startup_checks.check_signature_fits_env(
+            self._network_signature, probe_env.observation_space,
+            startup_checks.describe(type(self._agent)))
         probe_env.close()
 
         self._network_fn = functools.partial(
@@ -291,13 +109,14 @@ class Runner:
             self._network = self._network_fn()
         except (ValueError, TypeError) as error:
             raise errors.NetworkSignatureError(
-                f'Building {_describe(network_class)} for the agent\'s network '
+                f'Building {startup_checks.describe(network_class)} for the agent\'s network '
                 f'signature {self._network_signature} failed: {error}'
             ) from error
-        check_network_output(self._network, self._network_signature)
+        startup_checks.check_network_output(self._network,
+                                            self._network_signature)
         self._trainer = trainer_class(self._network_signature)
         if env_steps_per_epoch is not None:
-            check_step_collection(self._agent, self._trainer)
+            startup_checks.check_step_collection(self._agent, self._trainer)
 
         self._epoch = 0
         self._counters = {'env_steps': 0, 'episodes': 0}
@@ -308,12 +127,12 @@ class Runner:
         self._restore()
 
         self._metrics_logger = metric_logging.JsonlLogger(
-            os.path.join(output_dir, METRICS_FILE))
+            run_directory.metrics_path(output_dir))
         metric_logging.register_logger(self._metrics_logger)
         self._batch_stepper = batch_stepper_class(
             env_class=self._env_fn, agent_class=agent_class,
             network_fn=self._network_fn, n_envs=n_envs,
-            output_dir=os.path.join(output_dir, 'batch_stepper'),
+            output_dir=run_directory.batch_stepper_dir(output_dir),
             # Seeded by the first epoch it plays: a resumed run continues
             # with fresh episodes instead of replaying epoch 0's.
             seed=seeding.derive_seed(seed, 0, self._epoch))
@@ -324,7 +143,7 @@ class Runner:
         # Left by a run killed while writing metrics or config.gin.
         atomic_files.remove_stale_temp_files(self._output_dir)
         state = self._checkpointer.restore(self._network, self._trainer)
-        metrics_path = os.path.join(self._output_dir, METRICS_FILE)
+        metrics_path = run_directory.metrics_path(self._output_dir)
         if state is None:
             # A fresh run: metrics of an earlier run that never checkpointed
             # would be stale.
@@ -453,7 +272,7 @@ class Runner:
             self._counters['env_steps'] += step_batch.n_steps
             remaining -= step_batch.n_steps
             train_chunks.append(self._train_if_due(epoch, timings))
-        return episodes, merge_train_metrics(train_chunks)
+        return episodes, epoch_metrics.merge_train_metrics(train_chunks)
 
     def run_epoch(self) -> None:
         """Gathers episodes (or steps), trains, logs and checkpoints."""
@@ -470,8 +289,8 @@ class Runner:
             episodes, train_metrics = self._step_epoch(epoch, timings)
         self._counters['episodes'] += len(episodes)
         if episodes:
-            metric_logging.log_scalar_metrics('episode', epoch,
-                                              episode_metrics(episodes))
+            metric_logging.log_scalar_metrics(
+                'episode', epoch, epoch_metrics.episode_metrics(episodes))
             metric_logging.log_scalar_metrics(
                 'agent', epoch, self._agent.compute_metrics(episodes))
         if train_metrics:
@@ -490,7 +309,8 @@ class Runner:
         metric_logging.flush()
         if not self._operative_config_written:
             # Only now has every configurable of the run been called.
-            write_config(self._output_dir, operative=True)
+            gin_config.write_config(
+                run_directory.config_path(self._output_dir), operative=True)
             self._operative_config_written = True
         if self._checkpoint_every and (
                 self._epoch % self._checkpoint_every == 0 or

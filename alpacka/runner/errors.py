@@ -1,23 +1,8 @@
-"""Errors the command line reports as one paragraph, without a traceback."""
+"""Alias of alpacka.errors, where the error types now live (below every
+package that raises them)."""
 
-from alpacka.utils.pickle_files import CorruptCheckpointError
-
-
-class UserError(Exception):
-    """A problem in the user's input that they can fix (exit code 2)."""
-
-
-class ConfigError(UserError):
-    """A wrong Gin binding or config file."""
-
-
-class OutputDirError(UserError):
-    """The output directory cannot be used."""
-
-
-class NetworkSignatureError(UserError, ValueError):
-    """The network's signature does not fit the env's spaces."""
-
+from alpacka.errors import (ConfigError, CorruptCheckpointError,
+                            NetworkSignatureError, OutputDirError, UserError)
 
 __all__ = ['ConfigError', 'CorruptCheckpointError', 'NetworkSignatureError',
            'OutputDirError', 'UserError']

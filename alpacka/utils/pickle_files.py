@@ -3,11 +3,8 @@
 import pickle
 from typing import Any
 
+from alpacka.errors import CorruptCheckpointError
 from alpacka.utils import atomic_files
-
-
-class CorruptCheckpointError(Exception):
-    """A checkpoint file exists but cannot be read."""
 
 
 def save_pickle(path: str, obj: Any) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import ray_test_helpers
+from process_helpers import pid_alive as _is_running
 from alpacka import agents
 from alpacka import data
 from alpacka import envs
@@ -21,16 +22,6 @@ from alpacka.batch_steppers import ray as ray_stepper
 
 _dummy_network_fn = functools.partial(networks.DummyNetwork,
                                       network_signature=None)
-
-
-def _is_running(pid):
-    """Whether a process exists and is not a zombie (Linux)."""
-    try:
-        with open(f'/proc/{pid}/stat', encoding='ascii') as stat_file:
-            state = stat_file.read().rsplit(')', 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in ('Z', 'X')
 
 
 def _wait_until_dead(pids, timeout=10.0):

@@ -6,6 +6,9 @@ import subprocess
 import sys
 import time
 
+from alpacka import metric_logging
+from alpacka.utils import run_directory
+
 # A fast experiment: random actions, a few short episodes per epoch. The
 # specs of the tests set Runner.n_epochs.
 SMALL_GIN = """
@@ -83,7 +86,7 @@ def start_module(module, args, cwd):
 def read_status(output_dir):
     """The sweep_status.json of an experiment directory, or None."""
     try:
-        with open(os.path.join(output_dir, 'sweep_status.json'),
+        with open(os.path.join(output_dir, run_directory.SWEEP_STATUS_FILE),
                   encoding='utf-8') as status_file:
             return json.load(status_file)
     except (OSError, ValueError):
@@ -92,11 +95,8 @@ def read_status(output_dir):
 
 def returns(output_dir):
     """{epoch: episode/return_mean} of an experiment directory."""
-    with open(os.path.join(output_dir, 'metrics.jsonl'),
-              encoding='utf-8') as metrics_file:
-        records = [json.loads(line) for line in metrics_file]
-    return {record['step']: record['value'] for record in records
-            if record['name'] == 'episode/return_mean'}
+    return metric_logging.read_series(output_dir, strict=True).get(
+        'episode/return_mean', {})
 
 
 def wait_for(condition, timeout=60.0, interval=0.05):
@@ -107,12 +107,3 @@ def wait_for(condition, timeout=60.0, interval=0.05):
             return
         time.sleep(interval)
     raise AssertionError(f'timed out after {timeout} s waiting for {condition}')
-
-
-def pid_alive(pid):
-    """Whether a process with this PID exists (and is not a zombie)."""
-    try:
-        with open(f'/proc/{pid}/stat', encoding='utf-8') as stat_file:
-            return stat_file.read().split(')')[-1].split()[0] != 'Z'
-    except OSError:
-        return False

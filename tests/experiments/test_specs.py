@@ -14,12 +14,13 @@ import pytest
 
 from experiments_helpers import write, write_spec
 
-from alpacka.experiments import bindings
+from alpacka import errors
+from alpacka import experiments as experiments_lib
 from alpacka.experiments import jobs
 from alpacka.experiments import naming
-from alpacka.experiments import specs
 from alpacka.experiments import sweep
-from alpacka.runner import errors
+from alpacka.runner import specs
+from alpacka.utils import gin_bindings as bindings
 
 GRID = {'Runner.seed': [1, 2, 3], 'ShootingAgent.n_rollouts': [8, 32]}
 BASE = {'Runner.n_epochs': 2, 'Runner.seed': 0, 'Runner.n_envs': 4}
@@ -305,3 +306,21 @@ def test_a_second_launcher_on_the_same_directory_is_refused(tmp_path, capsys):
         assert sweep.main([spec, f'--output_dir={output_dir}']) == 2
     assert 'Another alpacka.sweep is running' in capsys.readouterr().err
     assert not (output_dir / 'test-sweep').exists()
+
+
+def test_old_module_paths_are_the_moved_modules():
+    """alpacka.experiments.specs and .bindings are the modules that moved
+    below the runner (same objects: old imports and pickles keep working)."""
+    # pylint: disable=import-outside-toplevel
+    from alpacka.experiments import bindings as old_bindings
+    from alpacka.experiments import specs as old_specs
+    assert old_specs is specs and old_bindings is bindings
+    assert experiments_lib.load_for_mrunner is specs.load_for_mrunner
+    assert (experiments_lib.parameters_to_bindings is
+            bindings.parameters_to_bindings)
+    # A pickle written before the move names the old module.
+    old_pickle = pickle.dumps(
+        specs.Experiment(name='n', script='s', parameters={}),
+        protocol=0).replace(b'alpacka.runner.specs', b'alpacka.experiments.specs')
+    assert b'alpacka.experiments.specs' in old_pickle
+    assert pickle.loads(old_pickle).name == 'n'

@@ -8,8 +8,9 @@ import socket
 import subprocess
 import sys
 
-from experiments_helpers import (pid_alive, read_status, returns, run_module,
+from experiments_helpers import (read_status, returns, run_module,
                                  start_module, wait_for, write_spec)
+from process_helpers import pid_alive
 
 from alpacka.experiments import sweep
 

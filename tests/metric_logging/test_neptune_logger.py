@@ -11,6 +11,7 @@ import pytest
 import logging_helpers
 from alpacka import metric_logging
 from alpacka import runner as runner_lib
+from alpacka.utils import run_directory
 
 neptune_operation = pytest.importorskip('neptune.internal.operation')
 
@@ -91,7 +92,7 @@ def test_offline_run_holds_params_and_every_scalar(neptune_env, tmp_path):
     # Every scalar of metrics.jsonl, as a series with the epoch as step.
     expected = {}
     for record in metric_logging.read_metrics(
-            os.path.join(output_dir, 'metrics.jsonl')):
+            run_directory.metrics_path(output_dir), strict=True):
         expected.setdefault(record['name'], []).append(
             (record['step'], record['value']))
     series = _series(operations)

@@ -11,6 +11,7 @@ import pytest
 import logging_helpers
 from alpacka import metric_logging
 from alpacka import runner as runner_lib
+from alpacka.utils import run_directory
 
 # tensorboard's reader; skip (not fail) where TensorBoard is not installed.
 event_accumulator = pytest.importorskip(
@@ -58,10 +59,10 @@ def test_setup_loggers_logs_a_runner_to_output_dir_tensorboard(tmp_path):
         metric_logging.close_loggers(loggers)
     assert loggers[0] not in metric_logging.registered_loggers()
 
-    events = _read_events(os.path.join(output_dir, 'tensorboard'))
+    events = _read_events(run_directory.tensorboard_dir(output_dir))
     jsonl = {}
     for record in metric_logging.read_metrics(
-            os.path.join(output_dir, 'metrics.jsonl')):
+            run_directory.metrics_path(output_dir), strict=True):
         jsonl.setdefault(record['name'], []).append(
             (record['step'], record['value']))
     # The same scalars as metrics.jsonl (TensorBoard stores float32).

@@ -1,9 +1,11 @@
 """Helpers to run the command line in a subprocess and read what it wrote."""
 
-import json
 import os
 import subprocess
 import sys
+
+from alpacka import metric_logging
+from alpacka.utils import run_directory
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -37,16 +39,14 @@ def start_cli(args, cwd=None):
 
 
 def read_metrics(output_dir):
-    """Records of <output_dir>/metrics.jsonl."""
-    with open(os.path.join(output_dir, 'metrics.jsonl'),
-              encoding='utf-8') as metrics_file:
-        return [json.loads(line) for line in metrics_file]
+    """Records of <output_dir>/metrics.jsonl (every line must be JSON)."""
+    return metric_logging.read_metrics(run_directory.metrics_path(output_dir),
+                                       strict=True)
 
 
 def metric_values(output_dir, name):
     """{step: value} of one metric."""
-    return {record['step']: record['value']
-            for record in read_metrics(output_dir) if record['name'] == name}
+    return metric_logging.read_series(output_dir, strict=True).get(name, {})
 
 
 def write(path, text):

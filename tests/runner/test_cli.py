@@ -13,6 +13,9 @@ from cli_helpers import (QUICKSTART, SMALL_CONFIG, metric_values, read_metrics,
                          run_cli, start_cli, write)
 from user_module_source import SOURCE
 
+from alpacka import metric_logging
+from alpacka.utils import run_directory
+
 
 @pytest.fixture(name='user_dir')
 def fixture_user_dir(tmp_path):
@@ -163,10 +166,10 @@ def test_ctrl_c_or_sigterm_saves_and_exits_cleanly(user_dir, stop_signal):
     args = [f'--config_file={user_dir / "small.gin"}', '--output_dir=out',
             '--config=Runner.n_epochs=None']
     process = start_cli(args, cwd=user_dir)
-    metrics_path = user_dir / 'out' / 'metrics.jsonl'
     deadline = time.time() + 60
     while time.time() < deadline and not (
-            metrics_path.exists() and 'epoch_s' in metrics_path.read_text()):
+            run_directory.is_run_directory(user_dir / 'out') and
+            'time/epoch_s' in metric_logging.read_series(user_dir / 'out')):
         time.sleep(0.1)
     process.send_signal(stop_signal)
     _, stderr = process.communicate(timeout=60)

@@ -4,8 +4,8 @@ import gin
 import numpy as np
 import pytest
 
+from alpacka import errors
 from alpacka import runner as runner_lib
-from alpacka.runner import errors
 
 # SoftmaxAgent's network scores actions; the trainer regresses those scores
 # onto a fixed target, so the loss must fall as the network trains (enough to

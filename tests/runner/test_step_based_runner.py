@@ -5,9 +5,10 @@ import pytest
 from cli_helpers import metric_values
 
 from alpacka import agents
+from alpacka import errors
 from alpacka import runner as runner_lib
 from alpacka import trainers
-from alpacka.runner import errors
+from alpacka.runner import epoch_metrics
 
 STEP_CONFIG = """
 Runner.env_class = @alpacka.envs.CartPole
@@ -129,10 +130,10 @@ def test_misconfigured_step_collection_is_a_config_error(
 
 
 def test_merge_train_metrics():
-    merged = runner_lib.core.merge_train_metrics(
+    merged = epoch_metrics.merge_train_metrics(
         [{'n_updates': 0.0}, {'n_updates': 1.0, 'loss': 4.0},
          {'n_updates': 3.0, 'loss': 0.0}, {}])
     assert merged == {'n_updates': 4.0, 'loss': 1.0}
-    assert runner_lib.core.merge_train_metrics(
+    assert epoch_metrics.merge_train_metrics(
         [{'loss': 1.0}, {'loss': 3.0}]) == {'loss': 2.0}
-    assert not runner_lib.core.merge_train_metrics([])
+    assert not epoch_metrics.merge_train_metrics([])

@@ -1,0 +1,63 @@
+"""A run's output directory: the one module that knows its file names.
+
+Layout of ``<output_dir>`` (``--output_dir`` of ``python3 -m alpacka.runner``)::
+
+    metrics.jsonl       one JSON object per logged scalar (JsonlLogger);
+                        read back with alpacka.metric_logging.read_series
+    config.gin          the Gin config: the parsed bindings when the run
+                        starts, the operative config after its first epoch
+    checkpoints/        the Runner's checkpoints (runner/checkpointing.py
+                        describes what is inside)
+    batch_stepper/      output directory of the Runner's batch stepper
+    tensorboard/        TensorBoard event files (--tensorboard)
+    .write_test         the CLI's writability probe, removed at once
+
+An experiment directory of a sweep (``python3 -m alpacka.sweep``) is a run
+directory that also holds ``sweep_status.json`` (the sweep's record of the
+experiment) and ``log.txt`` (the experiment's output, appended to on every
+attempt); the sweep directory above them holds ``.sweep.lock``.
+
+Only names live here, no RL: every package may import it.
+"""
+
+import os
+
+METRICS_FILE = 'metrics.jsonl'
+CONFIG_FILE = 'config.gin'
+CHECKPOINTS_DIR = 'checkpoints'
+BATCH_STEPPER_DIR = 'batch_stepper'
+TENSORBOARD_DIR = 'tensorboard'
+WRITE_PROBE_FILE = '.write_test'
+SWEEP_STATUS_FILE = 'sweep_status.json'
+SWEEP_LOG_FILE = 'log.txt'
+SWEEP_LOCK_FILE = '.sweep.lock'
+
+
+def metrics_path(output_dir: str) -> str:
+    """``<output_dir>/metrics.jsonl``."""
+    return os.path.join(output_dir, METRICS_FILE)
+
+
+def config_path(output_dir: str) -> str:
+    """``<output_dir>/config.gin``."""
+    return os.path.join(output_dir, CONFIG_FILE)
+
+
+def checkpoints_dir(output_dir: str) -> str:
+    """``<output_dir>/checkpoints``."""
+    return os.path.join(output_dir, CHECKPOINTS_DIR)
+
+
+def batch_stepper_dir(output_dir: str) -> str:
+    """``<output_dir>/batch_stepper``: the Runner's batch stepper's own."""
+    return os.path.join(output_dir, BATCH_STEPPER_DIR)
+
+
+def tensorboard_dir(output_dir: str) -> str:
+    """``<output_dir>/tensorboard``."""
+    return os.path.join(output_dir, TENSORBOARD_DIR)
+
+
+def is_run_directory(directory: str) -> bool:
+    """Whether directory holds a run: a metrics.jsonl file."""
+    return os.path.isfile(metrics_path(directory))
