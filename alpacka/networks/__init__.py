@@ -8,7 +8,10 @@ Networks import TensorFlow only when one is constructed.
 """
 
 from alpacka.networks.core import DummyNetwork, Network, TrainableNetwork
-from alpacka.networks.keras import KerasNetwork, convnet, mlp
+from alpacka.networks.keras_network import KerasNetwork
+from alpacka.networks.model_builders import convnet, mlp
+from alpacka.networks import keras  # The original module's aliases.
+from alpacka.networks import losses  # Registers its losses with Gin.
 from alpacka.networks.sac import SoftActorCriticNetwork
 
 __all__ = ['DummyNetwork', 'KerasNetwork', 'Network',
