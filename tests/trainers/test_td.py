@@ -12,19 +12,24 @@ VALUE = data.TensorSignature((1,), np.float32)
 
 
 class _RecordingNetwork(networks.TrainableNetwork):
-    """V(s) = params * s; train() records the batches it is given."""
+    """V(s) = params * s, V_target(s) = target_params * s; train() records
+    the batches it is given."""
 
     def __init__(self, network_signature=None, scale=1.0):
         super().__init__(network_signature)
         self._scale = scale
+        self._target_scale = None
         self.batches = []
 
-    def predict(self, inputs):
-        prediction = self._scale * inputs
+    def _predict_with(self, scale, inputs):
+        prediction = scale * inputs
         if isinstance(self._network_signature.output, dict):
             return {'value': prediction,
                     'policy': np.zeros((len(inputs), 2), np.float32)}
         return prediction
+
+    def predict(self, inputs):
+        return self._predict_with(self._scale, inputs)
 
     @property
     def params(self):
@@ -33,6 +38,20 @@ class _RecordingNetwork(networks.TrainableNetwork):
     @params.setter
     def params(self, new_params):
         self._scale = new_params
+
+    def update_target(self):
+        self._target_scale = self._scale
+
+    def predict_target(self, inputs):
+        return self._predict_with(self._target_scale, inputs)
+
+    @property
+    def target_params(self):
+        return self._target_scale
+
+    @target_params.setter
+    def target_params(self, new_params):
+        self._target_scale = new_params
 
     def train(self, data_stream, n_steps):
         self.batches.extend(data_stream())
