@@ -2,7 +2,9 @@
 
 Registered with Gin as ``@alpacka.networks.keras.mlp`` and
 ``@alpacka.networks.keras.convnet`` (the names the original project's configs
-use), importable from here and from ``alpacka.networks.keras``.
+use), importable from here and from ``alpacka.networks.keras``. Also
+``fan_in_uniform_mlp``, the PyTorch-initialised MLP of SAC's actor and
+critics.
 
 Conventions shared by KerasNetwork and the models it runs:
 
@@ -21,7 +23,7 @@ Conventions shared by KerasNetwork and the models it runs:
 """
 
 import math
-from typing import Any, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import gin
 import numpy as np
@@ -206,3 +208,47 @@ def convnet(network_signature: data.NetworkSignature,
     outputs = _heads(keras, x, network_signature, output_activation,
                      output_zero_init)
     return keras.Model(inputs=inputs[0], outputs=outputs)
+
+
+def _fan_in_uniform_dense(keras: Any, width: int, fan_in: int,
+                          activation: Optional[str]) -> Any:
+    """A Dense layer initialised uniformly within 1/sqrt(fan_in).
+
+    The initialisation of PyTorch's Linear layers, which the reference SAC
+    implementations use: smaller initial weights than Keras' Glorot default
+    (1/16 against 1/9 for 256x256), so the first Q values and log-stds start
+    near zero.
+    """
+    bound = 1.0 / math.sqrt(fan_in)
+    return keras.layers.Dense(
+        width, activation=activation,
+        kernel_initializer=keras.initializers.RandomUniform(-bound, bound),
+        bias_initializer=keras.initializers.RandomUniform(-bound, bound))
+
+
+def fan_in_uniform_mlp(keras: Any, input_shapes: List[tuple], n_outputs: int,
+                       hidden_sizes: Sequence[int], name: str) -> Any:
+    """An MLP initialised like PyTorch's Linear layers (SAC's actor and critics).
+
+    Inputs are flattened and concatenated; relu hidden layers; a linear
+    output layer. Every Dense layer starts uniform within 1/sqrt(fan_in).
+
+    Args:
+        keras: The keras module.
+        input_shapes: The inputs' shapes (without the batch axis).
+        n_outputs: Width of the output layer.
+        hidden_sizes: Widths of the hidden layers.
+        name: The model's name.
+
+    Returns:
+        A keras.Model from the inputs (one tensor, or a list) to [B, n_outputs].
+    """
+    inputs = [keras.Input(shape) for shape in input_shapes]
+    flat = [keras.layers.Flatten()(x) if len(shape) != 1 else x
+            for x, shape in zip(inputs, input_shapes)]
+    x = flat[0] if len(flat) == 1 else keras.layers.Concatenate()(flat)
+    for width in hidden_sizes:
+        x = _fan_in_uniform_dense(keras, width, int(x.shape[-1]), 'relu')(x)
+    outputs = _fan_in_uniform_dense(keras, n_outputs, int(x.shape[-1]), None)(x)
+    return keras.Model(inputs=inputs[0] if len(inputs) == 1 else inputs,
+                       outputs=outputs, name=name)

@@ -7,12 +7,14 @@ Action Settings") for Discrete ones, where expectations over actions are
 computed exactly instead of by sampling.
 
 The maths is in ``sac_losses`` (one function per loss), the two kinds of
-policy in ``sac_policies``; this module builds the models and composes them
-into one compiled update step. The TensorFlow plumbing (seeded build,
+policy in ``sac_policies``, the signature and action space in
+``sac_spaces``; this module builds the models and composes them into one
+compiled update step. The TensorFlow plumbing (seeded build,
 checkpoints, clone, the train loop, target weights) is
 ``tensorflow_base.TensorFlowNetwork``'s.
 """
 
+import functools
 import math
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -21,14 +23,19 @@ import gymnasium
 import numpy as np
 
 from alpacka import data
+from alpacka.networks import model_builders
 from alpacka.networks import numpy_mlp
 from alpacka.networks import sac_losses
 from alpacka.networks import sac_policies
+from alpacka.networks import sac_spaces
 from alpacka.networks import tensorflow_base
 from alpacka.utils import seeding
 
-# The critics' target: importable from here, as before.
+# Importable from here, as before.
 soft_td_target = sac_losses.soft_td_target
+auto_target_entropy = sac_spaces.auto_target_entropy
+network_signature = sac_spaces.network_signature
+resolve_action_space = sac_spaces.resolve_action_space
 
 # Sub-seed index of the action sampling generators under the run's seed.
 _SAMPLING_SEED_INDEX = 10
@@ -36,90 +43,6 @@ _BATCH_KEYS = ('observation', 'action', 'reward', 'next_observation',
                'terminated')
 _PARAMS_HINT = ('were they written by a network with other spaces or hidden '
                 'sizes?')
-
-
-def auto_target_entropy(action_space: gymnasium.Space) -> float:
-    """The default target entropy of the action space's policy head.
-
-    Box: ``-dim(A)`` (Haarnoja et al. 2018). Discrete: ``0.98 * log(n)``, 98%
-    of the maximal entropy of a categorical over n actions (Christodoulou
-    2019).
-    """
-    return sac_policies.policy_class(action_space).default_target_entropy(
-        action_space)
-
-
-def network_signature(observation_space: gymnasium.Space,
-                      action_space: gymnasium.Space) -> data.NetworkSignature:
-    """The signature of a SoftActorCriticNetwork for these spaces.
-
-    The output signature describes what ``predict`` returns.
-    """
-    observation = data.TensorSignature(tuple(observation_space.shape),
-                                       np.float32)
-    output = sac_policies.policy_class(action_space).output_signature(
-        action_space)
-    return data.NetworkSignature(input=observation, output=output)
-
-
-def resolve_action_space(action_space: Any,
-                         signature: data.NetworkSignature) -> gymnasium.Space:
-    """The action space from a space, a ``(low, high)`` pair or None.
-
-    A ``(low, high)`` pair (scalars or lists, e.g. from a Gin file) means a
-    Box of the shape of the output signature's 'mean' (or of the bounds).
-    None means ``Discrete(n)`` when the output signature is
-    ``{'logits': (n,)}``; a Box needs its bounds given.
-    """
-    if isinstance(action_space, gymnasium.Space):
-        return action_space
-    output = signature.output
-    if action_space is None:
-        if isinstance(output, dict) and 'logits' in output:
-            return gymnasium.spaces.Discrete(int(output['logits'].shape[0]))
-        raise ValueError(
-            f'SoftActorCriticNetwork needs action_space (a gymnasium space or '
-            f'(low, high) bounds) unless its output signature is '
-            f'{{"logits": (n,)}}; the output signature is {output}.')
-    low, high = action_space
-    shape = None
-    if isinstance(output, dict) and 'mean' in output:
-        shape = tuple(output['mean'].shape)
-    low = np.asarray(low, np.float32)
-    high = np.asarray(high, np.float32)
-    if shape is not None:
-        low, high = np.broadcast_to(low, shape), np.broadcast_to(high, shape)
-    return gymnasium.spaces.Box(low, high, dtype=np.float32)
-
-
-def _dense(keras: Any, width: int, fan_in: int,
-           activation: Optional[str]) -> Any:
-    """A Dense layer initialised uniformly within 1/sqrt(fan_in).
-
-    The initialisation of PyTorch's Linear layers, which the reference SAC
-    implementations use: smaller initial weights than Keras' Glorot default
-    (1/16 against 1/9 for 256x256), so the first Q values and log-stds start
-    near zero.
-    """
-    bound = 1.0 / math.sqrt(fan_in)
-    return keras.layers.Dense(
-        width, activation=activation,
-        kernel_initializer=keras.initializers.RandomUniform(-bound, bound),
-        bias_initializer=keras.initializers.RandomUniform(-bound, bound))
-
-
-def _mlp(keras: Any, input_shapes: List[tuple], n_outputs: int,
-         hidden_sizes: tuple, name: str) -> Any:
-    """Flattened, concatenated inputs; relu hidden layers; a linear output."""
-    inputs = [keras.Input(shape) for shape in input_shapes]
-    flat = [keras.layers.Flatten()(x) if len(shape) != 1 else x
-            for x, shape in zip(inputs, input_shapes)]
-    x = flat[0] if len(flat) == 1 else keras.layers.Concatenate()(flat)
-    for width in hidden_sizes:
-        x = _dense(keras, width, int(x.shape[-1]), 'relu')(x)
-    outputs = _dense(keras, n_outputs, int(x.shape[-1]), None)(x)
-    return keras.Model(inputs=inputs[0] if len(inputs) == 1 else inputs,
-                       outputs=outputs, name=name)
 
 
 @gin.configurable(module='alpacka.networks')
@@ -284,13 +207,15 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
         keras, policy = self._keras, self._policy
         observation = self._observation_shape
         critic_inputs = policy.critic_input_shapes(observation)
-        self._actor = _mlp(keras, [observation], policy.n_actor_outputs,
-                           hidden_sizes, 'actor')
-        self._critics = [_mlp(keras, critic_inputs, policy.n_critic_outputs,
-                              hidden_sizes, f'critic_{i}') for i in range(2)]
+        build = functools.partial(model_builders.fan_in_uniform_mlp, keras,
+                                  hidden_sizes=hidden_sizes)
+        self._actor = build([observation], policy.n_actor_outputs,
+                            name='actor')
+        self._critics = [build(critic_inputs, policy.n_critic_outputs,
+                               name=f'critic_{i}') for i in range(2)]
         self._target_critics = [
-            _mlp(keras, critic_inputs, policy.n_critic_outputs, hidden_sizes,
-                 f'target_critic_{i}') for i in range(2)]
+            build(critic_inputs, policy.n_critic_outputs,
+                  name=f'target_critic_{i}') for i in range(2)]
 
     def _build_optimizers(self, actor_learning_rate: float,
                           critic_learning_rate: float,
