@@ -5,7 +5,10 @@ callable; KerasNetwork turns each into a fresh object of its own, so that no
 two networks share optimizer slots or metric state.
 """
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional, Sequence
+
+from alpacka import data
+from alpacka.networks import model_builders
 
 
 def make_optimizer(keras: Any, optimizer: Any,
@@ -72,3 +75,44 @@ def metric_name(metric: Any) -> str:
     if isinstance(metric, str):
         return metric
     return getattr(metric, 'name', None) or getattr(metric, '__name__', 'metric')
+
+
+def make_head_metrics(keras: Any, metrics: Any,
+                      output_leaves: Sequence[data.SignatureLeaf],
+                      output_signature: Any) -> List[list]:
+    """Per head, a list of (report name, fresh Metric).
+
+    Args:
+        keras: The keras module.
+        metrics: None; a list of metric names, Metrics or callables for every
+            head; or such lists nested like the output signature.
+        output_leaves: The output signature's leaves.
+        output_signature: The output signature.
+
+    Returns:
+        One list per head, in leaf order; with several heads a metric is
+        reported as ``<name>_<head>``.
+    """
+    if metrics is None:
+        return [[] for _ in output_leaves]
+    if (isinstance(metrics, (list, tuple)) and
+            all(isinstance(m, str) or callable(m) for m in metrics)):
+        per_head = [metrics] * len(output_leaves)
+    else:
+        per_head = model_builders.per_head(metrics, output_leaves,
+                                           output_signature, 'metrics')
+    multi_head = len(output_leaves) > 1
+    result = []
+    for leaf, head_metrics in zip(output_leaves, per_head):
+        if head_metrics is None:
+            head_metrics = []
+        elif isinstance(head_metrics, str) or callable(head_metrics):
+            head_metrics = [head_metrics]
+        named = []
+        for metric in head_metrics:
+            name = metric_name(metric)
+            if multi_head:
+                name = f'{name}_{leaf.name}'
+            named.append((name, make_metric(keras, metric, name)))
+        result.append(named)
+    return result

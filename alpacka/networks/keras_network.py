@@ -13,17 +13,13 @@ import gin
 import numpy as np
 
 from alpacka import data
+from alpacka.networks import keras_batches
 from alpacka.networks import keras_factories
 from alpacka.networks import model_builders
 from alpacka.networks import numpy_mlp
 from alpacka.networks import tensorflow_base
 
 _PARAMS_HINT = 'are the params from a network with another model_fn or signature?'
-
-
-def _label(leaf: data.SignatureLeaf) -> str:
-    """' <name>' for a named leaf, '' for a root leaf (for messages)."""
-    return f' {leaf.name!r}' if leaf.name else ''
 
 
 @gin.configurable(module='alpacka.networks')
@@ -134,7 +130,8 @@ class KerasNetwork(tensorflow_base.TensorFlowNetwork):
             model_builders.per_head(loss_weights, self._output_leaves, output,
                                     'loss_weights')]
         self._weight_decay = float(weight_decay)
-        self._metrics = self._build_metrics(metrics)
+        self._metrics = keras_factories.make_head_metrics(
+            keras, metrics, self._output_leaves, output)
 
         self._optimizer = keras_factories.make_optimizer(keras, optimizer,
                                                          learning_rate)
@@ -185,34 +182,6 @@ class KerasNetwork(tensorflow_base.TensorFlowNetwork):
             read_weights=lambda: [np.asarray(variables[index])
                                   for index in indices])
 
-    def _build_metrics(self, metrics: Any) -> List[list]:
-        """Per head, a list of (report name, fresh Metric)."""
-        if metrics is None:
-            return [[] for _ in self._output_leaves]
-        if (isinstance(metrics, (list, tuple)) and
-                all(isinstance(m, str) or callable(m) for m in metrics)):
-            per_head = [metrics] * len(self._output_leaves)
-        else:
-            per_head = model_builders.per_head(
-                metrics, self._output_leaves, self._network_signature.output,
-                'metrics')
-        multi_head = len(self._output_leaves) > 1
-        result = []
-        for leaf, head_metrics in zip(self._output_leaves, per_head):
-            if head_metrics is None:
-                head_metrics = []
-            elif isinstance(head_metrics, str) or callable(head_metrics):
-                head_metrics = [head_metrics]
-            named = []
-            for metric in head_metrics:
-                name = keras_factories.metric_name(metric)
-                if multi_head:
-                    name = f'{name}_{leaf.name}'
-                named.append((name, keras_factories.make_metric(
-                    self._keras, metric, name)))
-            result.append(named)
-        return result
-
     def _check_output_shapes(self, outputs: Sequence[Any]) -> None:
         for leaf, tensor in zip(self._output_leaves, outputs):
             expected = tuple(leaf.signature.shape)
@@ -220,7 +189,7 @@ class KerasNetwork(tensorflow_base.TensorFlowNetwork):
             if len(got) != len(expected) or any(
                     g is not None and g != e for g, e in zip(got, expected)):
                 raise ValueError(
-                    f'The model built by model_fn returns head{_label(leaf)} of '
+                    f'The model built by model_fn returns head{keras_batches.label(leaf)} of '
                     f'shape {data.signatures.shape_text(got)}, but the output '
                     f'signature says {data.signatures.shape_text(expected)}.')
 
@@ -487,53 +456,15 @@ class KerasNetwork(tensorflow_base.TensorFlowNetwork):
 
     def _flat_batch(self, batch: Any) -> Tuple[list, list, list]:
         """Validated flat (inputs, targets, masks) arrays of one batch."""
-        if len(batch) == 3:
-            inputs, targets, masks = batch
-        elif len(batch) == 2:
-            (inputs, targets), masks = batch, None
-        else:
-            raise ValueError(f'A training batch must be (inputs, targets) or '
-                             f'(inputs, targets, masks); got {len(batch)} items.')
+        inputs, targets, masks = keras_batches.split_batch(batch)
         flat_inputs = self._flat_inputs(inputs, what='training input')
         batch_size = len(flat_inputs[0])
         output = self._network_signature.output
-        if data.is_signature(output):
-            flat_targets = [targets]
-        else:
-            flat_targets = data.flatten_like(self._output_leaves, targets,
-                                             'targets')
-        converted = []
-        for leaf, target in zip(self._output_leaves, flat_targets):
-            target = np.asarray(target)
-            if target.dtype.kind == 'f' or target.dtype == np.bool_:
-                target = target.astype(np.float32, copy=False)
-            if target.ndim == 0 or len(target) != batch_size:
-                raise ValueError(
-                    f'KerasNetwork training targets{_label(leaf)}: expected a '
-                    f'leading batch dimension of {batch_size}, got shape '
-                    f'{target.shape}.')
-            converted.append(target)
-        if masks is None:
-            flat_masks = [None] * len(self._output_leaves)
-        elif data.is_signature(output):
-            flat_masks = [masks]
-        else:
-            flat_masks = data.flatten_like(self._output_leaves, masks, 'masks')
-        ones = None
-        mask_arrays = []
-        for leaf, mask in zip(self._output_leaves, flat_masks):
-            if mask is None:
-                if ones is None:
-                    ones = np.ones(batch_size, np.float32)
-                mask_arrays.append(ones)
-                continue
-            mask = np.asarray(mask, dtype=np.float32)
-            if mask.shape != (batch_size,):
-                raise ValueError(
-                    f'KerasNetwork training mask{_label(leaf)}: expected shape '
-                    f'({batch_size},), got {mask.shape}.')
-            mask_arrays.append(mask)
-        return flat_inputs, converted, mask_arrays
+        return (flat_inputs,
+                keras_batches.flat_targets(self._output_leaves, output,
+                                           targets, batch_size),
+                keras_batches.flat_masks(self._output_leaves, output, masks,
+                                         batch_size))
 
     # -- Checkpoints. ----------------------------------------------------------
 
