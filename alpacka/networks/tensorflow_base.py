@@ -28,8 +28,9 @@ network's weights. Across Alpacka they follow one contract:
   (SAC: its target critics; KerasNetwork: a copy of its model's weights,
   made by the first ``update_target()``).
 * **The update rule is TargetWeights**: ``polyak_update(rate)``,
-  ``target <- (1 - rho) * target + rho * online``, or ``hard_update()``,
-  ``target <- online``. Both are TensorFlow ops, callable inside a compiled
+  ``target <- (1 - rho) * target + rho * online``; ``hard_update()``,
+  ``target <- online``; or ``periodic_hard_update(tf, step, k)``, a hard
+  copy every k updates. They are TensorFlow ops, callable inside a compiled
   update step (SAC averages every step; a DQN would copy every k steps) or
   eagerly from outside (TDTrainer calls ``network.update_target()`` every
   ``target_update_period`` epochs).
@@ -122,6 +123,26 @@ class TargetWeights:
         """``target <- source``, per variable."""
         for target, source in zip(self._targets, self._sources):
             target.assign(source)
+
+    def periodic_hard_update(self, tf: Any, step: Any, period: int) -> Any:
+        """``target <- source`` when ``step % period == 0``, in TensorFlow.
+
+        For a compiled update step that copies every k updates (DQN).
+
+        Args:
+            tf: The tensorflow module.
+            step: The update counter (an integer tensor or variable).
+            period: k, the number of updates between copies.
+
+        Returns:
+            A boolean tensor: whether the targets were copied.
+        """
+        def copy():
+            self.hard_update()
+            return tf.constant(True)
+
+        return tf.cond(tf.equal(step % period, 0), copy,
+                       lambda: tf.constant(False))
 
     def numpy(self) -> List[np.ndarray]:
         """The target weights as numpy arrays."""

@@ -84,3 +84,13 @@ def test_format_1_checkpoint_restores_without_targets(tmp_path):
     pickle_files.save_pickle(path, {'format': 7, 'params': network.params})
     with pytest.raises(ValueError, match='format 7'):
         restored.restore(path)
+
+
+def test_the_original_module_keeps_its_names():
+    from alpacka.networks import keras  # pylint: disable=import-outside-toplevel
+    from alpacka.networks import losses, model_builders  # pylint: disable=import-outside-toplevel
+    assert keras.KerasNetwork is keras_network.KerasNetwork
+    assert keras.mlp is model_builders.mlp
+    assert keras.convnet is model_builders.convnet
+    assert (keras.categorical_crossentropy_from_logits is
+            losses.categorical_crossentropy_from_logits)

@@ -37,6 +37,23 @@ def test_polyak_update_runs_inside_a_compiled_function():
     np.testing.assert_allclose(targets.numpy()[0], [2.0])
 
 
+def test_periodic_hard_update_copies_every_k_steps():
+    tf, _ = tensorflow_import.import_tensorflow()
+    source = _variables(tf, [0.0])
+    targets = tensorflow_base.TargetWeights(tf, source, _variables(tf, [-1.0]))
+    step = tf.Variable(0, dtype=tf.int64)
+
+    @tf.function(autograph=False)
+    def update():
+        source[0].assign_add([1.0])
+        step.assign_add(1)
+        return targets.periodic_hard_update(tf, step, 3)
+
+    copied = [bool(update()) for _ in range(6)]
+    assert copied == [False, False, True, False, False, True]
+    np.testing.assert_array_equal(targets.numpy()[0], [6.0])
+
+
 def test_check_fit_names_the_count_and_the_first_bad_shape():
     tf, _ = tensorflow_import.import_tensorflow()
     variables = _variables(tf, [1.0, 2.0], [[3.0]])
