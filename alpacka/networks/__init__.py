@@ -1,14 +1,32 @@
 """Networks: the framework-independent interface and its implementations.
 
 Public surface (registered with Gin): ``alpacka.networks.Network``,
-``TrainableNetwork``, ``DummyNetwork``, ``KerasNetwork``; model functions
-``alpacka.networks.keras.mlp`` and ``alpacka.networks.keras.convnet``;
-``SoftActorCriticNetwork`` (actor, twin critics, targets and temperature).
+``TrainableNetwork``, ``DummyNetwork``, ``KerasNetwork``,
+``SoftActorCriticNetwork``; model functions ``alpacka.networks.keras.mlp``
+and ``alpacka.networks.keras.convnet``; the loss
+``alpacka.networks.keras.categorical_crossentropy_from_logits``.
 Networks import TensorFlow only when one is constructed.
+
+Modules:
+
+* ``core``: Network, TrainableNetwork (with the target-weights API),
+  DummyNetwork.
+* ``tensorflow_base``: TensorFlowNetwork, the plumbing every TensorFlow
+  network shares, and TargetWeights, the one design of target networks.
+* ``numpy_mlp``: small MLPs evaluated in numpy, for cheap inference.
+* ``model_builders`` (mlp, convnet, fan_in_uniform_mlp), ``losses``,
+  ``keras_factories``, ``keras_batches``, ``keras_network``: KerasNetwork
+  and what it is built from; ``keras`` keeps the original import path.
+* ``sac``: SoftActorCriticNetwork, with its maths in ``sac_losses``, its
+  Gaussian and categorical policy heads in ``sac_policies`` and its
+  signature and action space in ``sac_spaces``.
 """
 
 from alpacka.networks.core import DummyNetwork, Network, TrainableNetwork
-from alpacka.networks.keras import KerasNetwork, convnet, mlp
+from alpacka.networks.keras_network import KerasNetwork
+from alpacka.networks.model_builders import convnet, mlp
+from alpacka.networks import keras  # The original module's aliases.
+from alpacka.networks import losses  # Registers its losses with Gin.
 from alpacka.networks.sac import SoftActorCriticNetwork
 
 __all__ = ['DummyNetwork', 'KerasNetwork', 'Network',

@@ -77,6 +77,41 @@ class TrainableNetwork(Network):
         """
         raise NotImplementedError
 
+    # -- Target weights (see alpacka.networks.tensorflow_base). --------------
+    # Trainers that bootstrap from a target network (TDTrainer, and the
+    # coming Q-learning trainers) use these; a network without target
+    # weights refuses them with a TypeError.
+
+    def update_target(self) -> None:
+        """Copies the current weights into the target weights (hard update)."""
+        raise TypeError(self._no_targets())
+
+    def predict_target(self, inputs: Any) -> Any:
+        """Like predict(), on the target weights.
+
+        Args:
+            inputs: Nested arrays shaped [B, ...] like the input signature.
+
+        Returns:
+            Nested arrays shaped [B, ...] like the output signature.
+        """
+        raise TypeError(self._no_targets())
+
+    @property
+    def target_params(self) -> Any:
+        """The target weights, like params (not part of params); None if none."""
+        return None
+
+    @target_params.setter
+    def target_params(self, new_params: Any) -> None:
+        if new_params is not None:
+            raise TypeError(self._no_targets())
+
+    def _no_targets(self) -> str:
+        return (f'{type(self).__name__} keeps no target weights; a trainer '
+                f'that bootstraps from a target network needs a network that '
+                f'does (e.g. KerasNetwork).')
+
 
 @gin.configurable(module='alpacka.networks')
 class DummyNetwork(TrainableNetwork):

@@ -1,10 +1,13 @@
-"""A numpy mirror of the MLPs that keras.mlp builds, for cheap inference.
+"""Small MLPs evaluated in numpy, for cheap inference.
 
 A TensorFlow call costs a few hundred microseconds whatever the batch size;
-numpy evaluates a small MLP in tens of microseconds.
+numpy evaluates a small MLP in tens of microseconds. One evaluator serves
+KerasNetwork (models built by ``model_builders.mlp``, possibly with several
+heads, on its weights or on its target weights) and SoftActorCriticNetwork
+(its actor, from the params it was given, without touching TensorFlow).
 """
 
-from typing import Any, Callable, List, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -29,64 +32,60 @@ _MIRRORED_LAYER_KINDS = frozenset({'InputLayer', 'Dense', 'Reshape', 'Flatten',
 
 
 class NumpyMLP:
-    """Evaluates a model built by ``mlp`` in numpy, from cached weights.
+    """Dense layers in numpy: a chain of hidden layers, then one or more heads.
+
+    The inputs are cast to float32, flattened and concatenated: [B, D]. Each
+    hidden layer computes ``activation(x @ kernel + bias)``; every head reads
+    the last hidden features and is reshaped to its shape.
+
+    The weights are a flat list ``[kernel_0, bias_0, kernel_1, bias_1, ...]``
+    (hidden layers, then heads), either given with set_weights() or read on
+    first use after invalidate() from ``read_weights``.
 
     Args:
-        model: A keras.Model built by mlp.
-        head_names: Names of the head layers, in output-leaf order.
-        head_shapes: Shapes of the output leaves (without the batch axis).
-
-    Mirrors mlp's graph: inputs cast to float32, flattened and concatenated;
-    the ``hidden_<i>`` Dense layers; one ``head_<name>`` Dense layer per
-    output leaf, reshaped to the leaf's shape. The weights are read from the
-    Keras layers on first use after every change (invalidate()).
+        activations: Activation names of the hidden layers, then of the heads
+            (see ``_ACTIVATIONS``).
+        head_shapes: Shape of each head's output (without the batch axis).
+        read_weights: Zero-argument callable returning the flat weight list;
+            None if the weights are always given with set_weights().
     """
 
-    def __init__(self, model: Any, head_names: Sequence[str],
-                 head_shapes: Sequence[Tuple[int, ...]]):
-        layer_names = {layer.name for layer in model.layers}
-        self._hidden = []
-        while f'hidden_{len(self._hidden)}' in layer_names:
-            self._hidden.append(model.get_layer(f'hidden_{len(self._hidden)}'))
-        mirrored = {layer.name for layer in self._hidden} | set(head_names)
-        weighted = {layer.name for layer in model.layers if layer.weights}
-        kinds = {type(layer).__name__ for layer in model.layers}
-        if (not set(head_names) <= layer_names or weighted != mirrored or
-                not kinds <= _MIRRORED_LAYER_KINDS):
+    def __init__(self, activations: Sequence[str],
+                 head_shapes: Sequence[Tuple[int, ...]],
+                 read_weights: Optional[Callable[[], Sequence[Any]]] = None):
+        unknown = [name for name in activations if name not in _ACTIVATIONS]
+        if unknown:
             raise ValueError(
-                'KerasNetwork.numpy_inference needs a model built by '
-                'alpacka.networks.keras.mlp (Dense hidden_<i> and head '
-                f'layers only); this model has layers {sorted(kinds)}.')
-        self._heads = [model.get_layer(name) for name in head_names]
+                f'numpy_inference supports the activations '
+                f'{sorted(_ACTIVATIONS)}; got {unknown}.')
         self._shapes = [tuple(shape) for shape in head_shapes]
-        self._activations = [self._activation(layer)
-                             for layer in self._hidden + self._heads]
+        self._n_hidden = len(activations) - len(self._shapes)
+        self._activations = [_ACTIVATIONS[name] for name in activations]
+        self._read_weights = read_weights
         self._weights = None
-
-    @staticmethod
-    def _activation(layer: Any) -> Callable:
-        name = getattr(layer.activation, '__name__', str(layer.activation))
-        if name not in _ACTIVATIONS:
-            raise ValueError(
-                f'KerasNetwork.numpy_inference supports the activations '
-                f'{sorted(_ACTIVATIONS)}; layer {layer.name} uses '
-                f'{name!r}.')
-        return _ACTIVATIONS[name]
 
     def invalidate(self) -> None:
         """Forgets the cached weights (call after they change)."""
         self._weights = None
 
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Uses these arrays ``[kernel_0, bias_0, ...]`` until invalidated."""
+        arrays = [np.asarray(array) for array in weights]
+        self._weights = list(zip(arrays[0::2], arrays[1::2]))
+
     def __call__(self, flat_inputs: Sequence[np.ndarray]) -> List[np.ndarray]:
-        """Outputs [B, *leaf shape] per output leaf, float32."""
+        """Outputs [B, *head shape] per head, float32 for float32 weights."""
         if self._weights is None:
-            self._weights = [(np.asarray(layer.kernel), np.asarray(layer.bias))
-                             for layer in self._hidden + self._heads]
+            self.set_weights(self._read_weights())
         batch_size = len(flat_inputs[0])
-        features = np.concatenate(
-            [np.asarray(x, np.float32).reshape(batch_size, -1)
-             for x in flat_inputs], axis=1)
-        n_hidden = len(self._hidden)
+        if len(flat_inputs) == 1:
+            features = np.asarray(flat_inputs[0], np.float32).reshape(
+                batch_size, -1)
+        else:
+            features = np.concatenate(
+                [np.asarray(x, np.float32).reshape(batch_size, -1)
+                 for x in flat_inputs], axis=1)
+        n_hidden = self._n_hidden
         for (kernel, bias), activation in zip(self._weights[:n_hidden],
                                               self._activations):
             features = activation(features @ kernel + bias)
@@ -95,3 +94,49 @@ class NumpyMLP:
                 for (kernel, bias), activation, shape in zip(
                     self._weights[n_hidden:], self._activations[n_hidden:],
                     self._shapes)]
+
+
+def _activation_name(layer: Any) -> str:
+    name = getattr(layer.activation, '__name__', str(layer.activation))
+    if name not in _ACTIVATIONS:
+        raise ValueError(
+            f'KerasNetwork.numpy_inference supports the activations '
+            f'{sorted(_ACTIVATIONS)}; layer {layer.name} uses {name!r}.')
+    return name
+
+
+def keras_mlp_layout(model: Any, head_names: Sequence[str]
+                     ) -> Tuple[List[str], List[int]]:
+    """What a NumpyMLP needs to mirror a model built by ``mlp``.
+
+    Args:
+        model: A keras.Model built by model_builders.mlp.
+        head_names: Names of its head layers, in output-leaf order.
+
+    Returns:
+        ``(activations, weight_indices)``: the activation names of the hidden
+        layers and heads, and the indices in ``model.weights`` of their
+        kernels and biases, in NumpyMLP's order.
+
+    Raises:
+        ValueError: the model has layers or activations numpy cannot mirror.
+    """
+    layer_names = {layer.name for layer in model.layers}
+    hidden = []
+    while f'hidden_{len(hidden)}' in layer_names:
+        hidden.append(model.get_layer(f'hidden_{len(hidden)}'))
+    mirrored = {layer.name for layer in hidden} | set(head_names)
+    weighted = {layer.name for layer in model.layers if layer.weights}
+    kinds = {type(layer).__name__ for layer in model.layers}
+    if (not set(head_names) <= layer_names or weighted != mirrored or
+            not kinds <= _MIRRORED_LAYER_KINDS):
+        raise ValueError(
+            'KerasNetwork.numpy_inference needs a model built by '
+            'alpacka.networks.keras.mlp (Dense hidden_<i> and head '
+            f'layers only); this model has layers {sorted(kinds)}.')
+    layers = hidden + [model.get_layer(name) for name in head_names]
+    index_of = {id(variable): index
+                for index, variable in enumerate(model.weights)}
+    weight_indices = [index_of[id(variable)] for layer in layers
+                      for variable in (layer.kernel, layer.bias)]
+    return [_activation_name(layer) for layer in layers], weight_indices

@@ -1,4 +1,9 @@
-"""TDTrainer: n-step temporal-difference value targets from a target network."""
+"""TDTrainer: n-step temporal-difference value targets from a target network.
+
+The target network follows the one design of ``alpacka.networks.tensorflow_base``:
+its weights live in the trained network (``update_target``, ``predict_target``)
+and are saved with it; the trainer only decides when to refresh them.
+"""
 
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional
 
@@ -53,10 +58,13 @@ class TDTrainer(base.Trainer):
     """Trains a value network on n-step TD targets from a target network.
 
     The value target of step t is ``R_t + D_t * V_target(s_{t+n})`` (see
-    n_step_returns), computed when the batch is sampled, with a target
-    network: a copy of the trained network refreshed every
-    ``target_update_period`` epochs. Terminal states are not bootstrapped;
-    truncated episodes are.
+    n_step_returns), computed when the batch is sampled, with the trained
+    network's target weights (``network.predict_target``): a hard copy of its
+    weights (``network.update_target()``) made before the first training
+    epoch and then every ``target_update_period`` epochs. Terminal states
+    are not bootstrapped; truncated episodes are. The network must keep
+    target weights (KerasNetwork does; see
+    ``alpacka.networks.tensorflow_base``).
 
     The network's output is either the value alone (a TensorSignature of
     shape (1,)) or a dict with the value under ``value_head``; the dict's
@@ -71,7 +79,7 @@ class TDTrainer(base.Trainer):
         discount: Per-step discount.
         value_head: Key of the value in a dict output (ignored otherwise).
         other_targets: ``{head: fn(episode) -> [T, ...]}`` for other heads.
-        target_update_period: Epochs between refreshes of the target network.
+        target_update_period: Epochs between refreshes of the target weights.
         batch_size: Examples per training step.
         n_steps_per_epoch: Training steps per train_epoch().
         replay_buffer_capacity: Maximum number of transitions held.
@@ -116,9 +124,11 @@ class TDTrainer(base.Trainer):
         if seed is None:
             seed = seeding.derive_seed(seeding.global_seed(), _SEED_INDEX)
         self._replay_buffer.seed(seed)
-        self._target_network = None
-        self._target_params = None
-        self._epochs_since_update = 0
+        # Epochs trained since the last target refresh: due before the first.
+        self._epochs_since_update = target_update_period
+        # Target weights from a checkpoint of the older layout, for the
+        # network at the next epoch (see load_state_dict).
+        self._pending_target_params = None
 
     @staticmethod
     def _check_heads(output: Any, value_head: str,
@@ -172,10 +182,10 @@ class TDTrainer(base.Trainer):
             return prediction
         return prediction[self._value_head]
 
-    def _batch_with_targets(self) -> tuple:
+    def _batch_with_targets(self, network: Any) -> tuple:
         sample = self._replay_buffer.sample(self._batch_size)
         bootstrap_values = self._value_of(
-            self._target_network.predict(sample['bootstrap_input']))
+            network.predict_target(sample['bootstrap_input']))
         value_target = (sample['partial_return'] +
                         sample['bootstrap_discount'] * bootstrap_values)
         if self._heads is None:
@@ -195,41 +205,47 @@ class TDTrainer(base.Trainer):
                 masks[head] = np.zeros(n, np.float32)
         return sample['input'], targets, masks
 
-    def _data_stream(self) -> Iterator[tuple]:
+    def _data_stream(self, network: Any) -> Iterator[tuple]:
         for _ in range(self._n_steps_per_epoch):
-            yield self._batch_with_targets()
+            yield self._batch_with_targets(network)
 
-    def _refresh_target_network(self, network: Any) -> None:
-        if self._target_network is None:
-            self._target_network = network.clone()
-            if self._target_params is None:  # A fresh run: the clone is new.
-                self._epochs_since_update = 0
-                return
-            self._target_network.params = self._target_params
+    def _refresh_target(self, network: Any) -> None:
+        """Hands over restored target weights; hard-copies them when due."""
+        if self._pending_target_params is not None:
+            network.target_params = self._pending_target_params
+            self._pending_target_params = None
         if self._epochs_since_update >= self._target_update_period:
-            self._target_network.params = network.params
+            network.update_target()
             self._epochs_since_update = 0
 
     def train_epoch(self, network: Any) -> Dict[str, float]:
         """Trains n_steps_per_epoch steps; {} while the buffer is empty."""
         if len(self._replay_buffer) == 0:
             return {}
-        self._refresh_target_network(network)
-        metrics = network.train(self._data_stream, self._n_steps_per_epoch)
+        self._refresh_target(network)
+        metrics = network.train(lambda: self._data_stream(network),
+                                self._n_steps_per_epoch)
         self._epochs_since_update += 1
-        self._target_params = self._target_network.params
         return metrics
 
     def state_dict(self) -> Dict[str, Any]:
-        """Replay buffer, target network parameters and update phase."""
+        """Replay buffer and the phase of the target refreshes.
+
+        The target weights are the network's, saved in its own checkpoint.
+        """
         return {'replay_buffer': self._replay_buffer.state_dict(),
-                'target_params': self._target_params,
                 'epochs_since_update': self._epochs_since_update}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
-        """Restores a state from state_dict()."""
+        """Restores a state from state_dict().
+
+        A state of the older layout also holds ``target_params``, the weights
+        of the trainer's own target network then: they are given to the
+        network at the next epoch (None: no target yet, a refresh is due).
+        """
         self._replay_buffer.load_state_dict(state['replay_buffer'])
-        self._target_params = state['target_params']
         self._epochs_since_update = state['epochs_since_update']
-        if self._target_network is not None and self._target_params is not None:
-            self._target_network.params = self._target_params
+        if 'target_params' in state:
+            self._pending_target_params = state['target_params']
+            if state['target_params'] is None:
+                self._epochs_since_update = self._target_update_period

@@ -91,12 +91,10 @@ def test_targets_move_by_polyak_rate():
         network.update(batch)
     n_actor = len(network._actor.weights)  # pylint: disable=protected-access
     n_critic = len(network._critics[0].weights)  # pylint: disable=protected-access
-    before = network.params
+    target_before = network.target_params
     network.update(batch)
-    after = network.params
-    online = after[n_actor:n_actor + 2 * n_critic]
-    target_before = before[n_actor + 2 * n_critic:-1]
-    target_after = after[n_actor + 2 * n_critic:-1]
+    online = network.params[n_actor:n_actor + 2 * n_critic]
+    target_after = network.target_params
     assert not np.allclose(target_before[0], online[0])
     for old, new, weights in zip(target_before, target_after, online):
         np.testing.assert_allclose(new, 0.7 * old + 0.3 * weights,

@@ -12,19 +12,24 @@ VALUE = data.TensorSignature((1,), np.float32)
 
 
 class _RecordingNetwork(networks.TrainableNetwork):
-    """V(s) = params * s; train() records the batches it is given."""
+    """V(s) = params * s, V_target(s) = target_params * s; train() records
+    the batches it is given."""
 
     def __init__(self, network_signature=None, scale=1.0):
         super().__init__(network_signature)
         self._scale = scale
+        self._target_scale = None
         self.batches = []
 
-    def predict(self, inputs):
-        prediction = self._scale * inputs
+    def _predict_with(self, scale, inputs):
+        prediction = scale * inputs
         if isinstance(self._network_signature.output, dict):
             return {'value': prediction,
                     'policy': np.zeros((len(inputs), 2), np.float32)}
         return prediction
+
+    def predict(self, inputs):
+        return self._predict_with(self._scale, inputs)
 
     @property
     def params(self):
@@ -33,6 +38,20 @@ class _RecordingNetwork(networks.TrainableNetwork):
     @params.setter
     def params(self, new_params):
         self._scale = new_params
+
+    def update_target(self):
+        self._target_scale = self._scale
+
+    def predict_target(self, inputs):
+        return self._predict_with(self._target_scale, inputs)
+
+    @property
+    def target_params(self):
+        return self._target_scale
+
+    @target_params.setter
+    def target_params(self, new_params):
+        self._target_scale = new_params
 
     def train(self, data_stream, n_steps):
         self.batches.extend(data_stream())
@@ -157,3 +176,23 @@ def test_td_learns_values_of_a_chain_with_keras():
     values = network.predict(np.arange(4, dtype=np.float32)[:, np.newaxis])
     np.testing.assert_allclose(values[:, 0], [1.875, 1.75, 1.5, 1.0],
                                atol=0.15)
+
+
+def test_state_of_the_older_layout_hands_its_target_to_the_network():
+    signature = data.NetworkSignature(OBS, VALUE)
+    trainer = td.TDTrainer(signature, batch_size=8, n_steps_per_epoch=1,
+                           discount=1.0, target_update_period=2, seed=0)
+    trainer.add_episode(_episode([1.0, 1.0, 1.0], terminated=False))
+    state = trainer.state_dict()
+    # The older layout: the trainer's own target network's params.
+    trainer.load_state_dict(dict(state, target_params=4.0,
+                                 epochs_since_update=1))
+    network = _RecordingNetwork(signature, scale=100.0)
+    assert _targets_of(trainer, network)[0.0] == pytest.approx(1 + 4.0)
+    assert network.target_params == 4.0
+    # target_params None: no target was made yet, so the first epoch makes it.
+    fresh = td.TDTrainer(signature, batch_size=8, n_steps_per_epoch=1,
+                         discount=1.0, target_update_period=2, seed=0)
+    fresh.load_state_dict(dict(state, target_params=None,
+                               epochs_since_update=0))
+    assert _targets_of(fresh, network)[0.0] == pytest.approx(1 + 100.0)
