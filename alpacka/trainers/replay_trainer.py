@@ -135,22 +135,28 @@ class ReplayTrainer(base.Trainer):  # pylint: disable=abstract-method
         else:
             self._replay_buffer.add(stacked_datapoints)
 
-    def _sample_batch(self) -> Any:
+    def _sample_batch(self, network: Any) -> Any:
         """One training batch: batch_size datapoints sampled from the replay.
 
-        Override to turn samples into more (e.g. targets computed at
-        sampling time); the stream calls it once per training step.
+        Override to turn samples into more (e.g. TD targets computed at
+        sampling time from the network's target weights); the stream calls
+        it once per training step.
+
+        Args:
+            network: The network being trained.
         """
+        del network
         return self._replay_buffer.sample(self._batch_size)
 
-    def _data_stream(self, n_batches: int) -> Callable[[], Iterator[Any]]:
+    def _data_stream(self, network: Any,
+                     n_batches: int) -> Callable[[], Iterator[Any]]:
         """The ``data_stream`` of network.train: n_batches of _sample_batch().
 
         Batches are drawn lazily, as the network asks for them.
         """
         def data_stream() -> Iterator[Any]:
             for _ in range(n_batches):
-                yield self._sample_batch()
+                yield self._sample_batch(network)
         return data_stream
 
     def _train_on_replay(self, network: Any, n_steps: int) -> Dict[str, float]:
@@ -166,7 +172,7 @@ class ReplayTrainer(base.Trainer):  # pylint: disable=abstract-method
         """
         if len(self._replay_buffer) == 0:
             return {}
-        return network.train(self._data_stream(n_steps), n_steps)
+        return network.train(self._data_stream(network, n_steps), n_steps)
 
     def state_dict(self) -> Dict[str, Any]:
         """The replay buffer (data and sampling state), as plain numpy."""

@@ -5,15 +5,13 @@ its weights live in the trained network (``update_target``, ``predict_target``)
 and are saved with it; the trainer only decides when to refresh them.
 """
 
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional
 
 import gin
 import numpy as np
 
 from alpacka import data
-from alpacka.trainers import base
-from alpacka.trainers import replay_buffers
-from alpacka.utils import seeding
+from alpacka.trainers import replay_trainer
 
 # Sub-seed index of the replay sampling generator under the run's global seed.
 _SEED_INDEX = 8
@@ -54,7 +52,7 @@ def n_step_returns(rewards: np.ndarray, terminated: bool, n_step: int,
 
 
 @gin.configurable(module='alpacka.trainers')
-class TDTrainer(base.Trainer):
+class TDTrainer(replay_trainer.ReplayTrainer):
     """Trains a value network on n-step TD targets from a target network.
 
     The value target of step t is ``R_t + D_t * V_target(s_{t+n})`` (see
@@ -94,10 +92,7 @@ class TDTrainer(base.Trainer):
                  n_steps_per_epoch: int = 1000,
                  replay_buffer_capacity: int = 1000000,
                  seed: Optional[int] = None):
-        super().__init__(network_signature)
-        if network_signature is None:
-            raise ValueError('TDTrainer needs a network signature, but the '
-                             'agent uses no network.')
+        replay_trainer.require_network_signature(type(self), network_signature)
         if n_step < 1 or target_update_period < 1:
             raise ValueError(f'TDTrainer needs n_step >= 1 and '
                              f'target_update_period >= 1, got {n_step} and '
@@ -110,20 +105,19 @@ class TDTrainer(base.Trainer):
         self._n_step = n_step
         self._discount = discount
         self._target_update_period = target_update_period
-        self._batch_size = batch_size
         self._n_steps_per_epoch = n_steps_per_epoch
 
         scalar = data.TensorSignature((1,), np.float32)
-        other_signatures = {head: output[head] for head in self._other_targets}
-        self._replay_buffer = replay_buffers.UniformReplayBuffer(
+        super().__init__(
+            network_signature,
             {'input': network_signature.input,
              'bootstrap_input': network_signature.input,
              'partial_return': scalar, 'bootstrap_discount': scalar,
-             'other_targets': other_signatures},
-            capacity=replay_buffer_capacity)
-        if seed is None:
-            seed = seeding.derive_seed(seeding.global_seed(), _SEED_INDEX)
-        self._replay_buffer.seed(seed)
+             'other_targets': {head: output[head]
+                               for head in self._other_targets}},
+            batch_size=batch_size,
+            replay_buffer_capacity=replay_buffer_capacity, seed=seed,
+            seed_index=_SEED_INDEX)
         # Epochs trained since the last target refresh: due before the first.
         self._epochs_since_update = target_update_period
         # Target weights from a checkpoint of the older layout, for the
@@ -151,11 +145,6 @@ class TDTrainer(base.Trainer):
                              f'have (it has {sorted(output)}).')
         return list(output)
 
-    @property
-    def replay_buffer(self) -> replay_buffers.UniformReplayBuffer:
-        """The buffer of transitions with their n-step returns."""
-        return self._replay_buffer
-
     def add_episode(self, episode: data.Episode) -> None:
         """Adds every transition with its n-step return and bootstrap state."""
         batch = episode.transition_batch
@@ -168,7 +157,7 @@ class TDTrainer(base.Trainer):
             data.nested_map(lambda leaf: leaf[-1:], batch.next_observation)])
         other_targets = {head: np.asarray(target_fn(episode))
                          for head, target_fn in self._other_targets.items()}
-        self._replay_buffer.add({
+        self._add_to_replay({
             'input': batch.observation,
             'bootstrap_input': data.nested_map(
                 lambda leaf: leaf[bootstrap_index], states),
@@ -182,8 +171,9 @@ class TDTrainer(base.Trainer):
             return prediction
         return prediction[self._value_head]
 
-    def _batch_with_targets(self, network: Any) -> tuple:
-        sample = self._replay_buffer.sample(self._batch_size)
+    def _sample_batch(self, network: Any) -> tuple:
+        """A sampled batch with its TD targets from the target weights."""
+        sample = super()._sample_batch(network)
         bootstrap_values = self._value_of(
             network.predict_target(sample['bootstrap_input']))
         value_target = (sample['partial_return'] +
@@ -205,10 +195,6 @@ class TDTrainer(base.Trainer):
                 masks[head] = np.zeros(n, np.float32)
         return sample['input'], targets, masks
 
-    def _data_stream(self, network: Any) -> Iterator[tuple]:
-        for _ in range(self._n_steps_per_epoch):
-            yield self._batch_with_targets(network)
-
     def _refresh_target(self, network: Any) -> None:
         """Hands over restored target weights; hard-copies them when due."""
         if self._pending_target_params is not None:
@@ -223,8 +209,7 @@ class TDTrainer(base.Trainer):
         if len(self._replay_buffer) == 0:
             return {}
         self._refresh_target(network)
-        metrics = network.train(lambda: self._data_stream(network),
-                                self._n_steps_per_epoch)
+        metrics = self._train_on_replay(network, self._n_steps_per_epoch)
         self._epochs_since_update += 1
         return metrics
 
@@ -233,7 +218,7 @@ class TDTrainer(base.Trainer):
 
         The target weights are the network's, saved in its own checkpoint.
         """
-        return {'replay_buffer': self._replay_buffer.state_dict(),
+        return {**super().state_dict(),
                 'epochs_since_update': self._epochs_since_update}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
@@ -243,7 +228,7 @@ class TDTrainer(base.Trainer):
         of the trainer's own target network then: they are given to the
         network at the next epoch (None: no target yet, a refresh is due).
         """
-        self._replay_buffer.load_state_dict(state['replay_buffer'])
+        super().load_state_dict(state)
         self._epochs_since_update = state['epochs_since_update']
         if 'target_params' in state:
             self._pending_target_params = state['target_params']

@@ -49,8 +49,8 @@ class _StepTrainer(replay_trainer.ReplayTrainer):
 class _TargetTrainer(_StepTrainer):
     """Overrides _sample_batch, as TD does, to add a target to samples."""
 
-    def _sample_batch(self):
-        sample = super()._sample_batch()
+    def _sample_batch(self, network):
+        sample = super()._sample_batch(network)
         return sample['step'], 2.0 * sample['reward']
 
 
