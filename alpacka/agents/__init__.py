@@ -15,7 +15,7 @@ from alpacka.agents.base import Agent, OnlineAgent, maybe_coroutine
 from alpacka.agents.cem import CEMAgent
 from alpacka.agents.episode_record import EpisodeRecord
 from alpacka.agents.core import EpsilonGreedyAgent, RandomAgent, SoftmaxAgent
-from alpacka.agents.mcts import DeterministicMCTSAgent
+from alpacka.agents.deterministic_mcts import DeterministicMCTSAgent
 from alpacka.agents.sac import SoftActorCriticAgent
 from alpacka.agents.shooting import ShootingAgent
 from alpacka.agents.stochastic_mcts import StochasticMCTSAgent

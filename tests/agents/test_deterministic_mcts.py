@@ -16,7 +16,7 @@ from alpacka import agents
 from alpacka import batch_steppers
 from alpacka import envs
 from alpacka.agents import gumbel
-from alpacka.agents import mcts_tree
+from alpacka.agents import search_graph
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -205,7 +205,7 @@ def test_unreachable_nodes_are_dropped_when_the_table_grows():
     graph = agent.graph
     graph.min_prune_size = 4096
     graph.clear()
-    nodes = [mcts_tree.Node(index) for index in range(5000)]
+    nodes = [search_graph.Node(index) for index in range(5000)]
     graph.nodes = {node.state: node for node in nodes}
     assert graph.reroot(7) is nodes[7]
     assert list(graph.nodes) == [7]
@@ -454,9 +454,9 @@ def test_network_signature():
 
 
 def test_backup_averages_discounted_returns():
-    graph = mcts_tree.SearchGraph(discount=0.5, exploration_weight=1.0,
+    graph = search_graph.SearchGraph(discount=0.5, exploration_weight=1.0,
                                   dead_end_value=0.0, avoid_loops=True)
-    root, middle, leaf = (mcts_tree.Node(name) for name in 'abc')
+    root, middle, leaf = (search_graph.Node(name) for name in 'abc')
     graph.backup([root, middle, leaf], [1.0, 2.0], value=4.0)
     # G(leaf) = 4, G(middle) = 2 + 0.5 * 4 = 4, G(root) = 1 + 0.5 * 4 = 3.
     assert (leaf.value, middle.value, root.value) == (4.0, 4.0, 3.0)
@@ -528,3 +528,12 @@ def test_runner_trains_a_network_on_mcts_targets(tmp_path):
               if r['name'] == 'train/loss'}
     assert sorted(losses) == [0, 1] and all(np.isfinite(list(losses.values())))
     assert any(r['name'] == 'agent/simulated_steps' for r in records)
+
+
+def test_old_module_paths_still_import():
+    # pylint: disable=import-outside-toplevel
+    from alpacka.agents import mcts
+    from alpacka.agents import mcts_tree
+    assert mcts.DeterministicMCTSAgent is agents.DeterministicMCTSAgent
+    assert mcts_tree.SearchGraph is search_graph.SearchGraph
+    assert mcts_tree.Node is search_graph.Node
