@@ -19,8 +19,8 @@ its agents in one ``predict`` per round. With no network (``use_policy`` and
 ``use_value_network`` both False) the search yields nothing and leaves are
 worth 0: plain MCTS on the perfect model.
 
-The graph, its rules and its statistics are in ``search_graph.py``; the
-Gumbel maths in ``gumbel.py``.
+The graph and its statistics are in ``search_graph.py``; the selection rules
+(PUCT, UCT, Gumbel, temperature and tie-break) in ``selection.py``.
 """
 
 import itertools
@@ -33,8 +33,8 @@ import numpy as np
 
 from alpacka import data
 from alpacka.agents import base
-from alpacka.agents import gumbel
 from alpacka.agents import search_graph
+from alpacka.agents import selection
 from alpacka.utils import spaces
 
 ROOT_SELECTIONS = ('puct', 'gumbel')
@@ -54,11 +54,13 @@ class DeterministicMCTSAgent(base.OnlineAgent):
             counts as one of them.
         discount: Per-step discount (gamma) of the returns the search
             estimates.
-        exploration_weight: The exploration constant: c_puct in PUCT
-            ``Q + c * P(a) * sqrt(N(s)) / (1 + N(s, a))``, or c in UCT
-            ``Q + c * sqrt(log N(s) / (1 + N(s, a)))``. Q is rescaled to
-            [0, 1] by the smallest and largest Q seen in the episode's search,
-            so c does not depend on the reward scale.
+        exploration_weight: c, the weight of the exploration term on the
+            min-max Q scale (see alpacka.agents.selection): PUCT
+            ``Q' + c * P(a) * sqrt(N(s)) / (1 + N(s, a))``, or UCT
+            ``Q' + c * sqrt(ln N(s) / (1 + N(s, a)))``, where
+            ``Q' = (Q - q_min) / (q_max - q_min)`` is Q rescaled to [0, 1] by
+            the smallest and largest Q seen in the episode's search, so c does
+            not depend on the reward scale.
         use_policy: Use the network's policy head (logits) as PUCT priors.
             If False there are no priors and selection is UCT.
         use_value_network: Evaluate new nodes with the network's value head.
@@ -79,11 +81,12 @@ class DeterministicMCTSAgent(base.OnlineAgent):
             it off. Never applied when ``self.evaluation``.
         temperature: In training the action is drawn with probability
             proportional to ``N(root, a) ** (1 / temperature)``; 0 (or
-            ``self.evaluation``) takes the most visited action. Can be
+            ``self.evaluation``) takes the most visited action (ties: the
+            best Q, then at random). Can be
             annealed with ``parameter_schedules={'temperature': fn(epoch)}``.
         root_selection: 'puct' (AlphaZero) or 'gumbel' (Danihelka et al.
             2022: Gumbel-top-k plus sequential halving at the root; see
-            gumbel.py). With 'gumbel' the action is
+            selection.py). With 'gumbel' the action is
             ``argmax g + logits + sigma(q)`` over the finalists (g = 0 in
             evaluation), the policy target is
             ``softmax(logits + sigma(completed_q))``, and Dirichlet noise and
@@ -393,17 +396,10 @@ class DeterministicMCTSAgent(base.OnlineAgent):
             scores = visits
         histogram = visits / visits.sum()
         if self.evaluation or self.temperature == 0:
-            return self._argmax(scores, qualities), histogram
-        probabilities = (visits / visits.max()) ** (1.0 / self.temperature)
-        probabilities /= probabilities.sum()
-        return int(self._rng.choice(len(visits), p=probabilities)), histogram
-
-    def _argmax(self, scores: np.ndarray, tie_breaker: np.ndarray) -> int:
-        """argmax of scores, ties broken by tie_breaker, then at random."""
-        best = np.flatnonzero(scores == scores.max())
-        if len(best) > 1:
-            best = best[tie_breaker[best] == tie_breaker[best].max()]
-        return int(best[0] if len(best) == 1 else self._rng.choice(best))
+            return selection.argmax_tie_break(scores, qualities,
+                                              self._rng), histogram
+        return selection.choose_action(visits, qualities, self.temperature,
+                                       self._rng), histogram
 
     def _gumbel_search(self, root: search_graph.Node, observation: Any,
                        n_simulations: int) -> base.Coroutine:
@@ -421,26 +417,26 @@ class DeterministicMCTSAgent(base.OnlineAgent):
 
         def sigma_q() -> np.ndarray:
             visits = self._root_visits(root)
-            completed = gumbel.completed_q(
+            completed = selection.completed_q(
                 np.asarray(self._graph.qualities(root)), visits, root.value)
             if self.gumbel_q_bounds == 'graph':
-                rescaled = gumbel.rescale(completed, self._graph.q_min,
+                rescaled = selection.minmax_rescale(completed, self._graph.q_min,
                                           self._graph.q_max)
             else:
-                rescaled = gumbel.rescale(completed)
-            return gumbel.sigma(rescaled, visits, self.gumbel_visit_offset,
+                rescaled = selection.minmax_rescale(completed)
+            return selection.sigma(rescaled, visits, self.gumbel_visit_offset,
                                 self.gumbel_value_scale)
 
-        considered = gumbel.gumbel_top_k(
+        considered = selection.gumbel_top_k(
             logits, noise, min(self.max_num_considered_actions, n_actions))
-        halving = gumbel.SequentialHalving(
+        halving = selection.SequentialHalving(
             considered, n_simulations, lambda: noise + logits + sigma_q())
         yield from self._simulate(root, observation, halving)
 
         sigma = sigma_q()
         scores = noise + logits + sigma
-        action = max(halving.remaining, key=lambda a: scores[a])
-        return action, gumbel.improved_policy(logits, sigma)
+        return (selection.gumbel_final_action(halving.remaining, scores),
+                selection.improved_policy(logits, sigma))
 
     # -- Metrics. ----------------------------------------------------------
 

@@ -23,6 +23,8 @@ hands the results over.
 import math
 from typing import Dict, Hashable, List, Optional, Sequence, Tuple
 
+from alpacka.agents import selection
+
 # A path from the root: nodes [n_0, ..., n_k] and the rewards [r_0, ...,
 # r_{k-1}] of the edges between them.
 Path = Tuple[List['Node'], List[float]]
@@ -69,9 +71,10 @@ class SearchGraph:
 
     Args:
         discount: Per-step discount (gamma).
-        exploration_weight: c in PUCT ``Q + c * P * sqrt(N(s)) / (1 + N(s,a))``
-            or in UCT ``Q + c * sqrt(log N(s) / (1 + N(s,a)))``; Q is rescaled
-            to [0, 1] by the smallest and largest Q seen in this graph.
+        exploration_weight: c, the weight of the exploration term of PUCT
+            and UCT (see alpacka.agents.selection) on Q rescaled to [0, 1]
+            by the smallest and largest Q seen in this graph (the min-max Q
+            scale).
         dead_end_value: The value backed up from a node none of whose actions
             may be taken (all lead back onto the current path).
         avoid_loops: Never select an action whose child is already on the
@@ -149,18 +152,17 @@ class SearchGraph:
                ) -> Tuple[List[Node], List[float], Optional[float]]:
         """Walks from root by the selection rule down to a leaf.
 
-        At each expanded node the action is the argmax over admissible
-        actions (children not on the path, when avoiding loops) of
+        At each expanded node the action is chosen among admissible actions
+        (children not on the path, when avoiding loops) by PUCT when the node
+        has a prior P, by UCT without one (``selection.puct_argmax`` and
+        ``selection.uct_argmax``), with
 
-        * PUCT, when the node has a prior P:
-          ``Q'(s,a) + c * P(a) * sqrt(N(s)) / (1 + N(s,a))``;
-        * UCT, without a prior: ``Q'(s,a) + c * sqrt(log N(s) / (1 + N(s,a)))``
-          (the evaluation of an unvisited child stands in for its first
-          visit, hence ``1 + N(s,a)``),
-
-        where ``Q' = (Q - q_min) / (q_max - q_min)`` is Q rescaled by the
-        bounds seen so far. (Computed as ``Q + c * spread * bonus``, which has
-        the same argmax.)
+        * ``Q(a) = r(s, a) + discount * V(child)``;
+        * ``n(a) = 1 + N(child)``: the evaluation of an unvisited child
+          stands in for its first visit;
+        * ``N = N(s)``, the simulations that passed through s;
+        * the min-max Q scale over the bounds of this graph
+          (``selection.minmax_q_scale(q_min, q_max)``).
 
         Args:
             root: Where to start.
@@ -188,14 +190,12 @@ class SearchGraph:
             rewards.append(root.rewards[first_action])
             if on_path:
                 on_path.add(node)
-        discount = self.discount
-        spread = self.q_max - self.q_min
-        weight = self.exploration_weight * (spread if spread > 0 else 1.0)
+        q_scale = selection.minmax_q_scale(self.q_min, self.q_max)
         while node.children is not None:
             prior = node.prior
             if node is root and root_prior is not None:
                 prior = root_prior
-            index = _best_action(node, prior, on_path, discount, weight)
+            index = self._best_action(node, prior, on_path, q_scale)
             if index is None:
                 return nodes, rewards, self.dead_end_value
             rewards.append(node.rewards[index])
@@ -206,6 +206,27 @@ class SearchGraph:
         if node.terminal:
             return nodes, rewards, node.value
         return nodes, rewards, None
+
+    def _best_action(self, node: Node, prior: Optional[Sequence[float]],
+                     on_path, q_scale: float) -> Optional[int]:
+        """The PUCT (with a prior) or UCT (without) choice at an expanded
+        node, see select; None if no action is admissible.
+
+        Args:
+            node: An expanded node.
+            prior: P(a), or None for UCT.
+            on_path: Nodes that may not be chosen.
+            q_scale: The min-max Q scale of the graph.
+        """
+        if prior is not None:
+            weight = selection.puct_weight(self.exploration_weight, q_scale,
+                                           node.count)
+            return selection.puct_argmax(node.children, prior, weight,
+                                         node.rewards, self.discount, on_path)
+        weight = selection.uct_weight(self.exploration_weight, q_scale,
+                                      node.count)
+        return selection.uct_argmax(node.children, weight, node.rewards,
+                                    self.discount, on_path)
 
     def leaf_value(self, node: Node, path: Sequence[Node]) -> float:
         """The value of a node just expanded: ``max_a Q(s, a)``.
@@ -271,35 +292,3 @@ class SearchGraph:
             index -= 1
             g = rewards[index] + discount * g
         self.q_min, self.q_max = q_min, q_max
-
-
-def _best_action(node: Node, prior: Optional[Sequence[float]], on_path,
-                 discount: float, weight: float) -> Optional[int]:
-    """The PUCT (with a prior) or UCT (without) choice at node, see
-    SearchGraph.select; None if no action is admissible.
-
-    Args:
-        node: An expanded node.
-        prior: P(a), or None for UCT.
-        on_path: Nodes that may not be chosen.
-        discount: gamma.
-        weight: c * (q_max - q_min).
-    """
-    count = node.count
-    if prior is not None:
-        weight *= math.sqrt(count)
-    else:
-        weight *= math.sqrt(math.log(count)) if count > 1 else 0.0
-    sqrt = math.sqrt
-    rewards = node.rewards
-    best_index, best_score = None, -math.inf
-    for index, child in enumerate(node.children):
-        if child in on_path:
-            continue
-        visits = 1 + child.count
-        score = rewards[index] + discount * child.value + (
-            weight * prior[index] / visits if prior is not None
-            else weight / sqrt(visits))
-        if score > best_score:
-            best_index, best_score = index, score
-    return best_index
