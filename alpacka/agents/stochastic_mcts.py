@@ -18,7 +18,6 @@ assumes the observation identifies the state; envs with continuous noise
 would make every outcome a new node and keep the tree shallow.
 """
 
-import math
 import types
 from typing import Any, Callable, Dict, List, Optional, Union
 
@@ -225,15 +224,10 @@ class StochasticMCTSAgent(base.OnlineAgent):
                                           selection.IDENTITY_Q_SCALE,
                                           node.n_visits)
             return selection.uct_argmax(node.actions, weight)
-        # PUCT with this agent's own 1 + n(a) (changed in the next commit).
-        scale = self.exploration_weight * math.sqrt(node.n_visits)
-        best_action, best_score = 0, -math.inf
-        for action, (chance, prior) in enumerate(zip(node.actions,
-                                                     node.prior)):
-            score = chance.value + scale * prior / (2 + chance.count)
-            if score > best_score:
-                best_action, best_score = action, score
-        return best_action
+        weight = selection.puct_weight(self.exploration_weight,
+                                       selection.IDENTITY_Q_SCALE,
+                                       node.n_visits)
+        return selection.puct_argmax(node.actions, node.prior, weight)
 
     @staticmethod
     def compute_metrics(episodes: List[data.Episode]) -> Dict[str, float]:
