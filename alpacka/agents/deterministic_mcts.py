@@ -119,7 +119,7 @@ class DeterministicMCTSAgent(base.OnlineAgent):
             distribution of the root's children (PUCT), or the improved
             policy (Gumbel). The policy target.
         qualities: [n_actions] float32, Q(root, a).
-        simulated_steps: Env steps the search took (int).
+        model_steps: Env steps the search took on the model (int).
     """
 
     def __init__(self, n_passes: int = 50,
@@ -171,7 +171,7 @@ class DeterministicMCTSAgent(base.OnlineAgent):
                                             dead_end_value, avoid_loops)
         self._env = None
         self._actions: List[Any] = []
-        self._simulated_steps = 0
+        self._model_steps = 0
         self._root_prior: Optional[List[float]] = None
 
     # -- Public helpers. -------------------------------------------------
@@ -221,7 +221,7 @@ class DeterministicMCTSAgent(base.OnlineAgent):
             graph.clear()
             root = search_graph.Node(root_state)
             graph.nodes[root_state] = root
-        self._simulated_steps = 0
+        self._model_steps = 0
         n_simulations = self.n_passes
         if root.children is None:
             # The first simulation expands (and evaluates) the root.
@@ -240,7 +240,7 @@ class DeterministicMCTSAgent(base.OnlineAgent):
             'value': float(root.value),
             'action_histogram': histogram.astype(np.float32),
             'qualities': np.asarray(graph.qualities(root), np.float32),
-            'simulated_steps': self._simulated_steps,
+            'model_steps': self._model_steps,
         }
 
     # -- Simulations. ----------------------------------------------------
@@ -334,7 +334,7 @@ class DeterministicMCTSAgent(base.OnlineAgent):
             rewards.append(float(reward))
         leaf.children = children
         leaf.rewards = rewards
-        self._simulated_steps += len(children)
+        self._model_steps += len(children)
 
     def _evaluate(self, nodes: List[search_graph.Node], predictions: Any) -> None:
         """Sets the nodes' value (and prior) from the network's predictions.
@@ -444,12 +444,12 @@ class DeterministicMCTSAgent(base.OnlineAgent):
     def compute_metrics(episodes: List[data.Episode]) -> Dict[str, float]:
         infos = [episode.transition_batch.agent_info for episode in episodes]
         values = np.concatenate([info['value'] for info in infos])
-        steps = np.concatenate([info['simulated_steps'] for info in infos])
+        steps = np.concatenate([info['model_steps'] for info in infos])
         histograms = np.concatenate([info['action_histogram']
                                      for info in infos])
         with np.errstate(divide='ignore', invalid='ignore'):
             entropy = -np.nansum(histograms * np.log(histograms), axis=-1)
         return {'value_mean': float(values.mean()),
-                'simulated_steps': float(steps.sum()),
-                'simulated_steps_per_step': float(steps.mean()),
+                'model_steps': float(steps.sum()),
+                'model_steps_per_step': float(steps.mean()),
                 'action_histogram_entropy_mean': float(entropy.mean())}

@@ -146,14 +146,15 @@ class ShootingAgent(base.OnlineAgent):
     steps. The score of an action is ``aggregate_fn`` over the estimated
     returns of the rollouts that began with it; the best-scored action is
     taken (ties broken at random). agent_info: ``value`` (mean estimate over
-    all rollouts), ``action_scores`` [n_actions], ``rollout_steps``.
+    all rollouts), ``action_scores`` [n_actions], ``model_steps`` (env steps of
+    the rollouts).
 
     Box actions: random shooting. ``n_rollouts`` sequences of
     ``rollout_time_limit`` actions, uniform within the action bounds, are
     played from the cloned state on the env itself; the agent takes the first
     action of the sequence with the highest discounted return (plus the
     bootstrapped value of its final observation, with bootstrap_return).
-    agent_info: ``value`` (that best estimate), ``rollout_steps``.
+    agent_info: ``value`` (that best estimate), ``model_steps``.
 
     In both cases the env is back in its state from before ``act`` when
     ``act`` returns. Planning is the same in evaluation mode: it is already
@@ -321,7 +322,7 @@ class ShootingAgent(base.OnlineAgent):
         return action, {
             'value': float(np.mean(estimates)),
             'action_scores': scores.astype(np.float32),
-            'rollout_steps': sum(len(episode) for episode in episodes),
+            'model_steps': sum(len(episode) for episode in episodes),
         }
 
     def _act_box(self) -> base.Coroutine:
@@ -345,16 +346,16 @@ class ShootingAgent(base.OnlineAgent):
         best = int(np.argmax(estimates))
         return action_sequences[best, 0], {
             'value': float(estimates[best]),
-            'rollout_steps': int(rollouts.lengths.sum()),
+            'model_steps': int(rollouts.lengths.sum()),
         }
 
     @staticmethod
     def compute_metrics(episodes: List[data.Episode]) -> Dict[str, float]:
         infos = [episode.transition_batch.agent_info for episode in episodes]
         values = np.concatenate([info['value'] for info in infos])
-        rollout_steps = np.concatenate([info['rollout_steps'] for info in infos])
+        model_steps = np.concatenate([info['model_steps'] for info in infos])
         return {'value_mean': float(values.mean()),
-                'rollout_steps_per_step': float(rollout_steps.mean())}
+                'model_steps_per_step': float(model_steps.mean())}
 
     def close(self) -> None:
         if self._batch_stepper is not None:

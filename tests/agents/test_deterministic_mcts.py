@@ -436,9 +436,9 @@ def test_agent_info_shapes_and_sums_on_cartpole():
     np.testing.assert_allclose(info['action_histogram'].sum(axis=1), 1.0,
                                rtol=1e-6)
     assert info['qualities'].shape == (7, 2)
-    assert np.all(info['simulated_steps'] > 0)
+    assert np.all(info['model_steps'] > 0)
     metrics = agent.compute_metrics([episode])
-    assert metrics['simulated_steps'] == info['simulated_steps'].sum()
+    assert metrics['model_steps'] == info['model_steps'].sum()
 
 
 def test_network_signature():
@@ -527,7 +527,7 @@ def test_runner_trains_a_network_on_mcts_targets(tmp_path):
     losses = {r['step']: r['value'] for r in records
               if r['name'] == 'train/loss'}
     assert sorted(losses) == [0, 1] and all(np.isfinite(list(losses.values())))
-    assert any(r['name'] == 'agent/simulated_steps' for r in records)
+    assert any(r['name'] == 'agent/model_steps' for r in records)
 
 
 def test_old_module_paths_still_import():

@@ -119,7 +119,7 @@ def test_shooting_agent_asks_for_the_network_and_plays_an_episode():
     assert len(episode) == 60 and episode.truncated
     info = episode.transition_batch.agent_info
     assert info['action_scores'].shape == (60, 2)
-    assert np.all(info['rollout_steps'] >= 16)
+    assert np.all(info['model_steps'] >= 16)
     agent.close()
 
 
@@ -131,7 +131,7 @@ def test_shooting_act_restores_root_state():
     state = env.clone_state()
     (action, info), _ = _act(agent)
     assert env.clone_state() == state
-    assert action in (0, 1) and info['rollout_steps'] > 0
+    assert action in (0, 1) and info['model_steps'] > 0
     agent.close()
 
 
@@ -244,7 +244,7 @@ def test_bootstrapping_asks_for_open_rollouts_values_in_one_request():
     # Rewards are 1 per step: the returns sum to the rollout steps, and only
     # rollouts that did not terminate get the value 100 added.
     assert info['value'] == pytest.approx(
-        (info['rollout_steps'] + 100.0 * n_open) / 16)
+        (info['model_steps'] + 100.0 * n_open) / 16)
     agent.close()
 
 
@@ -256,7 +256,7 @@ def _check_plans_within_bounds_and_restores(agent, env, n_steps=5):
     agent.seed(0)
     observation = env.restore_state(env.clone_state())
     agent.reset(env, observation)
-    total_rollout_steps = 0
+    total_model_steps = 0
     for _ in range(n_steps):
         state = env.clone_state()
         (action, info), predictions = _act(agent)
@@ -264,9 +264,9 @@ def _check_plans_within_bounds_and_restores(agent, env, n_steps=5):
         assert action.shape == (1,) and action.dtype == np.float32
         assert env.action_space.contains(action)
         assert np.isfinite(info['value'])
-        total_rollout_steps += info['rollout_steps']
+        total_model_steps += info['model_steps']
         env.step(action)
-    return total_rollout_steps
+    return total_model_steps
 
 
 def test_random_shooting_in_box_spaces_stays_in_bounds_and_restores():
