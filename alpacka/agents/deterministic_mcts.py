@@ -35,7 +35,7 @@ from alpacka import data
 from alpacka.agents import base
 from alpacka.agents import search_graph
 from alpacka.agents import selection
-from alpacka.utils import spaces
+from alpacka.envs import spaces
 
 ROOT_SELECTIONS = ('puct', 'gumbel')
 GUMBEL_Q_BOUNDS = ('graph', 'root')

@@ -23,7 +23,7 @@ import numpy as np
 from alpacka import data
 from alpacka.agents import base
 from alpacka.agents import sampled_model
-from alpacka.utils import spaces
+from alpacka.envs import spaces
 
 Rating = Tuple[List[float], Optional[List[float]]]
 

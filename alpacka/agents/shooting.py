@@ -35,7 +35,7 @@ from alpacka.agents import base
 from alpacka.agents import core
 from alpacka.agents import sequences
 from alpacka.utils import seeding
-from alpacka.utils import spaces
+from alpacka.envs import spaces
 
 
 def truncated_return(episode: data.Episode, discount: float = 1.0) -> float:
