@@ -1,7 +1,8 @@
 """Shooting: model-predictive control by rollouts from the current state.
 
 In a Discrete action space the rollouts are episodes of any agent (random,
-or a policy network's) run by a nested batch stepper on copies of the env;
+or a policy network's) run side by side in this process on copies of the env
+(in_process.InProcessEpisodes, or a batch stepper a config names);
 each action is scored by ``aggregate_fn`` over the estimated returns of the
 rollouts that began with it. In a Box action space the agent does random
 shooting over open-loop action sequences, played directly on the env (the
@@ -33,6 +34,7 @@ import numpy as np
 from alpacka import data
 from alpacka.agents import base
 from alpacka.agents import core
+from alpacka.agents import in_process
 from alpacka.agents import sequences
 from alpacka.utils import seeding
 from alpacka.envs import spaces
@@ -112,7 +114,8 @@ def _copy_env(env: gymnasium.Env) -> gymnasium.Env:
 class _PolicyHead:
     """What rollout agents see of a network with 'value' and 'policy' heads.
 
-    A batch stepper uses only ``predict`` and ``params`` of its network.
+    The rollouts' request handling uses only ``predict`` and ``params`` of
+    its network.
 
     Args:
         network_fn: Makes the shared network.
@@ -140,9 +143,9 @@ class ShootingAgent(base.OnlineAgent):
     """Plans each step by rollouts from the current state, then acts greedily.
 
     Discrete actions: at every step the agent clones the env's state and runs
-    ``n_rollouts`` episodes of ``agent_class`` from it (through a nested batch
-    stepper over copies of the env, ``n_envs`` at a time, so n_rollouts is
-    rounded up to a multiple of n_envs), each at most ``rollout_time_limit``
+    ``n_rollouts`` episodes of ``agent_class`` from it (side by side over
+    copies of the env, ``n_envs`` at a time, so n_rollouts is rounded up to a
+    multiple of n_envs), each at most ``rollout_time_limit``
     steps. The score of an action is ``aggregate_fn`` over the estimated
     returns of the rollouts that began with it; the best-scored action is
     taken (ties broken at random). agent_info: ``value`` (mean estimate over
@@ -171,10 +174,12 @@ class ShootingAgent(base.OnlineAgent):
             network for values; see the module's doc). Box spaces accept only
             these two.
         discount: Discount of the return estimates.
-        batch_stepper_class: Stepper that runs the rollouts (default
-            LocalBatchStepper; Discrete only).
+        batch_stepper_class: Stepper that runs the rollouts (Discrete
+            only). The default, None, runs them in this process exactly as a
+            LocalBatchStepper would (in_process.InProcessEpisodes); a config
+            may name a stepper class, e.g. LocalBatchStepper.
         agent_class: The rollout policy (default RandomAgent; Discrete only).
-        n_envs: Rollouts run side by side by the nested stepper.
+        n_envs: Rollouts run side by side.
         parameter_schedules: See Agent.
     """
 
@@ -253,22 +258,27 @@ class ShootingAgent(base.OnlineAgent):
             self._env = env
 
     def _stepper(self, network_fn: Callable) -> Any:
+        """What runs the rollouts: batch_stepper_class if a config gives
+        one, else InProcessEpisodes (the pairs LocalBatchStepper runs, with
+        the same seeding: agents do not import batch steppers)."""
         if self._batch_stepper is None:
-            stepper_class = self._batch_stepper_class
-            if stepper_class is None:
-                # Imported here: batch steppers depend on agents, not back.
-                from alpacka.batch_steppers import local  # pylint: disable=import-outside-toplevel
-                stepper_class = local.LocalBatchStepper
             if self._bootstrap:
                 network_fn = functools.partial(_PolicyHead, network_fn)
-            self._batch_stepper = stepper_class(
-                env_class=functools.partial(_copy_env, self._env),
-                agent_class=self._agent_class,
-                network_fn=network_fn,
-                n_envs=self._n_envs,
-                output_dir=None,
-                seed=seeding.derive_seed(self._seed, 1),
-            )
+            env_class = functools.partial(_copy_env, self._env)
+            seed = seeding.derive_seed(self._seed, 1)
+            if self._batch_stepper_class is None:
+                self._batch_stepper = in_process.InProcessEpisodes(
+                    env_class, self._agent_class, network_fn, self._n_envs,
+                    seed=seed)
+            else:
+                self._batch_stepper = self._batch_stepper_class(
+                    env_class=env_class,
+                    agent_class=self._agent_class,
+                    network_fn=network_fn,
+                    n_envs=self._n_envs,
+                    output_dir=None,
+                    seed=seed,
+                )
         return self._batch_stepper
 
     @staticmethod

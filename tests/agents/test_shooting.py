@@ -135,6 +135,29 @@ def test_shooting_act_restores_root_state():
     agent.close()
 
 
+@pytest.mark.parametrize('agent_class', [agents.RandomAgent,
+                                         _GREEDY_SOFTMAX])
+def test_default_rollouts_equal_those_of_a_configured_local_stepper(
+        agent_class):
+    def play(batch_stepper_class):
+        agent = agents.ShootingAgent(
+            n_rollouts=8, rollout_time_limit=6, n_envs=4,
+            agent_class=agent_class, batch_stepper_class=batch_stepper_class)
+        agent.seed(3)
+        episode, _ = _drive(agent.solve(_cartpole(seed=3), time_limit=10),
+                            network_fn=_ScriptedPolicy, params=1,
+                            predict=_ScriptedPolicy().predict)
+        agent.close()
+        return episode.transition_batch
+
+    default, configured = play(None), play(batch_steppers.LocalBatchStepper)
+    np.testing.assert_array_equal(default.action, configured.action)
+    np.testing.assert_array_equal(default.agent_info['action_scores'],
+                                  configured.agent_info['action_scores'])
+    np.testing.assert_array_equal(default.agent_info['model_steps'],
+                                  configured.agent_info['model_steps'])
+
+
 def test_shooting_through_a_batch_stepper_beats_random():
     def mean_length(agent_fn):
         stepper = batch_steppers.LocalBatchStepper(
