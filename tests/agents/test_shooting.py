@@ -10,6 +10,7 @@ import gymnasium
 import numpy as np
 import pytest
 
+from coroutine_driver import dummy_network_fn, drive, prediction_requests
 from alpacka import agents
 from alpacka import batch_steppers
 from alpacka import data
@@ -21,41 +22,14 @@ CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), 'alpacka', 'configs')
 
 
-def _dummy_network_fn():
-    return networks.DummyNetwork(network_signature=None)
-
-
-def _drive(coroutine, network_fn=_dummy_network_fn, params=None,
-           predict=None):
-    """Runs an agent coroutine to its end, answering its requests.
-
-    Returns:
-        (the coroutine's return value, all the requests it made).
-    """
-    requests = []
-    response = None
-    try:
-        while True:
-            request = coroutine.send(response)
-            requests.append(request)
-            if data.is_network_request(request):
-                response = (network_fn, params)
-            else:
-                response = predict(request)
-    except StopIteration as stop:
-        return stop.value, requests
-
-
 def _act(agent, **drive_kwargs):
     """agent.act in its env's current state.
 
     Returns:
         ((action, agent_info), the prediction requests it made).
     """
-    result, requests = _drive(agents.maybe_coroutine(agent.act(None)),
-                              **drive_kwargs)
-    return result, [request for request in requests
-                    if not data.is_network_request(request)]
+    result, requests = drive(agent.act(None), **drive_kwargs)
+    return result, prediction_requests(requests)
 
 
 def _cartpole(state=None, seed=0):
@@ -113,7 +87,7 @@ def test_shooting_agent_asks_for_the_network_and_plays_an_episode():
     agent = agents.ShootingAgent(n_rollouts=16, rollout_time_limit=20,
                                  n_envs=4)
     agent.seed(0)
-    episode, requests = _drive(agent.solve(env, time_limit=60))
+    episode, requests = drive(agent.solve(env, time_limit=60))
     assert len(requests) == 60
     assert all(data.is_network_request(request) for request in requests)
     assert len(episode) == 60 and episode.truncated
@@ -144,7 +118,7 @@ def test_default_rollouts_equal_those_of_a_configured_local_stepper(
             n_rollouts=8, rollout_time_limit=6, n_envs=4,
             agent_class=agent_class, batch_stepper_class=batch_stepper_class)
         agent.seed(3)
-        episode, _ = _drive(agent.solve(_cartpole(seed=3), time_limit=10),
+        episode, _ = drive(agent.solve(_cartpole(seed=3), time_limit=10),
                             network_fn=_ScriptedPolicy, params=1,
                             predict=_ScriptedPolicy().predict)
         agent.close()
@@ -162,7 +136,7 @@ def test_shooting_through_a_batch_stepper_beats_random():
     def mean_length(agent_fn):
         stepper = batch_steppers.LocalBatchStepper(
             envs.CartPole, agent_fn,
-            _dummy_network_fn, n_envs=4, seed=0)
+            dummy_network_fn, n_envs=4, seed=0)
         episodes = stepper.run_episode_batch(None, time_limit=100)
         stepper.close()
         return np.mean([len(episode) for episode in episodes])

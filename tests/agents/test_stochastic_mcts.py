@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import stochastic_mcts_helpers as helpers
+from coroutine_driver import drive
 from alpacka import agents
 from alpacka import batch_steppers
 from alpacka import data
@@ -29,12 +30,8 @@ CONFIG = os.path.join(REPO_ROOT, 'alpacka', 'configs',
 
 def _finish(coroutine, network=None):
     """Runs a coroutine to its end, answering requests with network."""
-    try:
-        request = next(coroutine)
-        while True:
-            request = coroutine.send(network.predict(request))
-    except StopIteration as stop:
-        return stop.value
+    return drive(coroutine,
+                 predict=None if network is None else network.predict)[0]
 
 
 def _act(agent, env, seed=0, network=None):
