@@ -401,6 +401,41 @@ def test_plays_frozen_lake_through_the_gym_adapter():
     assert len(episode) >= 1
     assert isinstance(episode, data.Episode)
 
+    # Planning through the adapter leaves the real env's randomness alone:
+    # a fresh env, seeded alike, replays the episode from its actions.
+    batch = episode.transition_batch
+    twin = envs.GymEnv(env_id='FrozenLake-v1', is_slippery=True)
+    twin.reset(seed=0)
+    observation, _ = twin.reset()
+    assert batch.observation[0] == observation
+    for action, reward, next_observation in zip(batch.action, batch.reward,
+                                                batch.next_observation):
+        observation, twin_reward, terminated, _, _ = twin.step(int(action))
+        assert (observation, twin_reward) == (next_observation, reward)
+    assert bool(batch.terminated[-1]) == terminated
+    # Returns of 0/1 rewards: the search's Q and V stay within [0, 1].
+    assert np.all((batch.agent_info['qualities'] >= 0) &
+                  (batch.agent_info['qualities'] <= 1))
+    np.testing.assert_allclose(batch.agent_info['action_histogram'].sum(
+        axis=1), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_reaches_the_goal_of_a_non_slippery_frozen_lake(seed):
+    # With one outcome per action the search sees where the holes are: it
+    # walks to the goal (the shortest path is 6 steps) without falling in.
+    env = envs.GymEnv(env_id='FrozenLake-v1', is_slippery=False)
+    env.reset(seed=seed)
+    agent = _agent(seed, n_passes=30, discount=0.95,
+                   leaf_rater=functools.partial(leaf_raters.RolloutLeafRater,
+                                                n_rollouts=4,
+                                                rollout_time_limit=20))
+    episode = _finish(agent.solve(env, time_limit=12))
+    assert episode.return_ == 1.0
+    assert 6 <= len(episode) <= 12
+    assert episode.transition_batch.terminated[-1]
+    assert int(episode.transition_batch.next_observation[-1]) == 15  # Goal.
+
 
 # ---------------------------------------------------------------------------
 # The example config, end to end.
