@@ -154,8 +154,7 @@ class SearchGraph:
 
         At each expanded node the action is chosen among admissible actions
         (children not on the path, when avoiding loops) by PUCT when the node
-        has a prior P, by UCT without one (``selection.puct_argmax`` and
-        ``selection.uct_argmax``), with
+        has a prior P, by UCT without one (``selection.select_child``), with
 
         * ``Q(a) = r(s, a) + discount * V(child)``;
         * ``n(a) = 1 + N(child)``: the evaluation of an unvisited child
@@ -191,11 +190,16 @@ class SearchGraph:
             if on_path:
                 on_path.add(node)
         q_scale = selection.minmax_q_scale(self.q_min, self.q_max)
+        exploration_weight, discount = self.exploration_weight, self.discount
+        select_child = selection.select_child
         while node.children is not None:
             prior = node.prior
             if node is root and root_prior is not None:
                 prior = root_prior
-            index = self._best_action(node, prior, on_path, q_scale)
+            # PUCT with a prior, UCT without; None: no admissible action.
+            index = select_child(node.children, node.count,
+                                 exploration_weight, q_scale, prior,
+                                 node.rewards, discount, on_path)
             if index is None:
                 return nodes, rewards, self.dead_end_value
             rewards.append(node.rewards[index])
@@ -206,27 +210,6 @@ class SearchGraph:
         if node.terminal:
             return nodes, rewards, node.value
         return nodes, rewards, None
-
-    def _best_action(self, node: Node, prior: Optional[Sequence[float]],
-                     on_path, q_scale: float) -> Optional[int]:
-        """The PUCT (with a prior) or UCT (without) choice at an expanded
-        node, see select; None if no action is admissible.
-
-        Args:
-            node: An expanded node.
-            prior: P(a), or None for UCT.
-            on_path: Nodes that may not be chosen.
-            q_scale: The min-max Q scale of the graph.
-        """
-        if prior is not None:
-            weight = selection.puct_weight(self.exploration_weight, q_scale,
-                                           node.count)
-            return selection.puct_argmax(node.children, prior, weight,
-                                         node.rewards, self.discount, on_path)
-        weight = selection.uct_weight(self.exploration_weight, q_scale,
-                                      node.count)
-        return selection.uct_argmax(node.children, weight, node.rewards,
-                                    self.discount, on_path)
 
     def leaf_value(self, node: Node, path: Sequence[Node]) -> float:
         """The value of a node just expanded: ``max_a Q(s, a)``.

@@ -23,19 +23,18 @@ Notation, the same for every rule (arrays have shape ``[n_actions]``):
   Q by the bounds of the values seen (so c does not depend on the reward
   scale); ``IDENTITY_Q_SCALE`` leaves Q in units of return.
 
-Rules, with the argmax over admissible actions, ties to the lowest index:
+Rules (``select_child``), the argmax over admissible actions, ties to the
+lowest index:
 
 * PUCT: ``Q'(a) + c * P(a) * sqrt(N) / n(a)``;
 * UCT: ``Q'(a) + c * sqrt(ln N / n(a))``.
 
-The functions compute ``Q(a) + c * q_scale * bonus(a)``, which is
+``select_child`` computes ``Q(a) + c * q_scale * bonus(a)``, which is
 ``q_scale`` times the rule plus a constant: the same argmax without a
-division per action. The per-node factor (``puct_weight``, ``uct_weight``)
-is computed once per node; the per-action loop reads the children's
-statistics (``.value``, ``.count``) directly, in plain Python floats: for a
-handful of actions that is several times faster than numpy calls on tiny
-arrays or than building lists first, and selection runs at every level of
-every simulation.
+division per action. It reads the children's statistics (``.value``,
+``.count``) directly, in plain Python floats: for a handful of actions that
+is several times faster than numpy calls on tiny arrays or than building
+lists first, and selection runs at every level of every simulation.
 
 Gumbel (at the root only; ``gumbel_top_k``, ``SequentialHalving``,
 ``completed_q``, ``minmax_rescale``, ``sigma``, ``improved_policy``; see
@@ -113,61 +112,27 @@ def minmax_rescale(values: np.ndarray, low: Optional[float] = None,
 
 # -- PUCT and UCT in the tree. ------------------------------------------------
 
-def puct_weight(exploration_weight: float, q_scale: float,
-                parent_visits: int) -> float:
-    """PUCT's per-node factor ``c * q_scale * sqrt(N)``; see puct_argmax."""
-    return exploration_weight * q_scale * math.sqrt(parent_visits)
+def select_child(children: Sequence[Any], parent_visits: int,
+                 exploration_weight: float, q_scale: float = IDENTITY_Q_SCALE,
+                 prior: Optional[Sequence[float]] = None,
+                 rewards: Optional[Sequence[float]] = None,
+                 discount: float = 1.0,
+                 excluded: Container[Any] = ()) -> Optional[int]:
+    """The tree rule's choice: PUCT with a prior, UCT without.
 
-
-def uct_weight(exploration_weight: float, q_scale: float,
-               parent_visits: int) -> float:
-    """UCT's per-node factor ``c * q_scale * sqrt(ln N)`` (0 for N <= 1)."""
-    if parent_visits <= 1:
-        return 0.0
-    return exploration_weight * q_scale * math.sqrt(math.log(parent_visits))
-
-
-def puct_argmax(children: Sequence[Any], prior: Sequence[float],
-                weight: float, rewards: Optional[Sequence[float]] = None,
-                discount: float = 1.0,
-                excluded: Container[Any] = ()) -> Optional[int]:
-    """PUCT: the argmax of ``Q'(a) + c * P(a) * sqrt(N) / n(a)``.
+    PUCT: ``argmax_a Q'(a) + c * P(a) * sqrt(N) / n(a)``;
+    UCT: ``argmax_a Q'(a) + c * sqrt(ln N / n(a))`` (no exploration term
+    while ``N <= 1``); see the module docs for the notation. Computed as
+    ``Q(a) + w * P(a) / n(a)`` with ``w = c * q_scale * sqrt(N)`` (PUCT), or
+    ``Q(a) + w / sqrt(n(a))`` with ``w = c * q_scale * sqrt(ln N)`` (UCT).
 
     Args:
         children: Per action, its statistics: ``.value`` and ``.count`` (see
             ``quality`` and ``n(a) = 1 + count``).
-        prior: P(a), summing to 1.
-        weight: ``puct_weight(c, q_scale, N)``.
-        rewards, discount: See ``quality``.
-        excluded: Children that may not be chosen (e.g. those on the path).
-
-    Returns:
-        The best admissible action index (the lowest among equals), or None
-        if every action is excluded.
-    """
-    best_index, best_score = None, -math.inf
-    for index, child in enumerate(children):
-        if child in excluded:
-            continue
-        visits = 1 + child.count
-        score = (child.value if rewards is None else
-                 rewards[index] + discount * child.value) + (
-                     weight * prior[index] / visits)
-        if score > best_score:
-            best_index, best_score = index, score
-    return best_index
-
-
-def uct_argmax(children: Sequence[Any], weight: float,
-               rewards: Optional[Sequence[float]] = None,
-               discount: float = 1.0,
-               excluded: Container[Any] = ()) -> Optional[int]:
-    """UCT: the argmax of ``Q'(a) + c * sqrt(ln N / n(a))``.
-
-    Args:
-        children: Per action, its statistics: ``.value`` and ``.count`` (see
-            ``quality`` and ``n(a) = 1 + count``).
-        weight: ``uct_weight(c, q_scale, N)``.
+        parent_visits: N.
+        exploration_weight: c.
+        q_scale: ``minmax_q_scale(q_min, q_max)`` or ``IDENTITY_Q_SCALE``.
+        prior: P(a), summing to 1; None for UCT.
         rewards, discount: See ``quality``.
         excluded: Children that may not be chosen (e.g. those on the path).
 
@@ -176,13 +141,20 @@ def uct_argmax(children: Sequence[Any], weight: float,
         if every action is excluded.
     """
     sqrt = math.sqrt
+    weight = exploration_weight * q_scale
+    if prior is not None:
+        weight *= sqrt(parent_visits)
+    else:
+        weight *= sqrt(math.log(parent_visits)) if parent_visits > 1 else 0.0
     best_index, best_score = None, -math.inf
     for index, child in enumerate(children):
         if child in excluded:
             continue
+        visits = 1 + child.count
         score = (child.value if rewards is None else
                  rewards[index] + discount * child.value) + (
-                     weight / sqrt(1 + child.count))
+                     weight / sqrt(visits) if prior is None
+                     else weight * prior[index] / visits)
         if score > best_score:
             best_index, best_score = index, score
     return best_index

@@ -219,15 +219,9 @@ class StochasticMCTSAgent(base.OnlineAgent):
 
     def _select(self, node: _Node) -> int:
         """The action maximising UCT (or PUCT with the node's prior)."""
-        if node.prior is None:
-            weight = selection.uct_weight(self.exploration_weight,
-                                          selection.IDENTITY_Q_SCALE,
-                                          node.n_visits)
-            return selection.uct_argmax(node.actions, weight)
-        weight = selection.puct_weight(self.exploration_weight,
-                                       selection.IDENTITY_Q_SCALE,
-                                       node.n_visits)
-        return selection.puct_argmax(node.actions, node.prior, weight)
+        return selection.select_child(node.actions, node.n_visits,
+                                      self.exploration_weight,
+                                      selection.IDENTITY_Q_SCALE, node.prior)
 
     @staticmethod
     def compute_metrics(episodes: List[data.Episode]) -> Dict[str, float]:

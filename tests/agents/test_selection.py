@@ -32,19 +32,24 @@ def test_minmax_q_scale_is_the_spread_or_one():
 # -- PUCT. --------------------------------------------------------------------
 
 def test_puct_on_a_hand_computed_case():
-    # Q = r + discount * V = (0.5, 0.3); n = 1 + count = (4, 1); N = 4.
+    # Q = r + discount * V = (0.5, 0.3); n = 1 + count = (4, 1); N = 4, so
+    # sqrt(N) = 2.
     children = _children((0.5, 3), (0.2, 0))
     rewards, prior = [0.0, 0.1], [0.3, 0.7]
+
+    def choice(c, discount=1.0, q_scale=selection.IDENTITY_Q_SCALE):
+        return selection.select_child(children, 4, c, q_scale, prior,
+                                      rewards, discount)
+
     # c = 1: 0.5 + 2 * 0.3 / 4 = 0.65 < 0.3 + 2 * 0.7 / 1 = 1.7.
-    weight = selection.puct_weight(1.0, selection.IDENTITY_Q_SCALE, 4)
-    assert weight == 2.0
-    assert selection.puct_argmax(children, prior, weight, rewards, 1.0) == 1
+    assert choice(1.0) == 1
     # c = 0.1: 0.5 + 0.015 = 0.515 > 0.3 + 0.14 = 0.44.
-    weight = selection.puct_weight(0.1, selection.IDENTITY_Q_SCALE, 4)
-    assert selection.puct_argmax(children, prior, weight, rewards, 1.0) == 0
+    assert choice(0.1) == 0
     # The discount applies to V: at discount 0.5, Q = (0.25, 0.2) and
     # 0.25 + 0.015 = 0.265 < 0.2 + 0.14 = 0.34.
-    assert selection.puct_argmax(children, prior, weight, rewards, 0.5) == 1
+    assert choice(0.1, discount=0.5) == 1
+    # On a Q scale of 0.1 (Q' = Q / 0.1), c = 1 acts like c = 0.1 above.
+    assert choice(1.0, q_scale=0.1) == 0
 
 
 def test_rules_on_the_minmax_scale_match_the_normalised_formulas():
@@ -63,14 +68,11 @@ def test_rules_on_the_minmax_scale_match_the_normalised_formulas():
         normalised = (values - q_min) / q_scale
         visits = 1 + counts
         puct = normalised + c * prior * math.sqrt(parent_visits) / visits
-        assert selection.puct_argmax(
-            children, prior.tolist(),
-            selection.puct_weight(c, q_scale, parent_visits)) == int(
-                np.argmax(puct))
+        assert selection.select_child(children, parent_visits, c, q_scale,
+                                      prior.tolist()) == int(np.argmax(puct))
         uct = normalised + c * np.sqrt(math.log(parent_visits) / visits)
-        assert selection.uct_argmax(
-            children, selection.uct_weight(c, q_scale, parent_visits)) == int(
-                np.argmax(uct))
+        assert selection.select_child(children, parent_visits, c,
+                                      q_scale) == int(np.argmax(uct))
 
 
 # -- UCT. ---------------------------------------------------------------------
@@ -79,15 +81,12 @@ def test_uct_on_a_hand_computed_case():
     # Q = (1, 0), n = (4, 1), N = 5: sqrt(ln 5) = 1.269.
     children = _children((1.0, 3), (0.0, 0))
     # c = 1: 1 + 1.269 / 2 = 1.634 > 0 + 1.269.
-    weight = selection.uct_weight(1.0, selection.IDENTITY_Q_SCALE, 5)
-    assert weight == pytest.approx(math.sqrt(math.log(5)))
-    assert selection.uct_argmax(children, weight) == 0
+    assert selection.select_child(children, 5, 1.0) == 0
     # c = 2: 1 + 1.269 = 2.269 < 2.537.
-    weight = selection.uct_weight(2.0, selection.IDENTITY_Q_SCALE, 5)
-    assert selection.uct_argmax(children, weight) == 1
-    # One visit or none: ln N <= 0, no exploration term, the best Q.
-    assert selection.uct_weight(2.0, 1.0, 1) == 0.0
-    assert selection.uct_weight(2.0, 1.0, 0) == 0.0
+    assert selection.select_child(children, 5, 2.0) == 1
+    # One visit or none: ln N <= 0, no exploration term: the best Q.
+    assert selection.select_child(children, 1, 100.0) == 0
+    assert selection.select_child(children, 0, 100.0) == 0
 
 
 def test_chance_nodes_are_read_without_rewards():
@@ -95,20 +94,21 @@ def test_chance_nodes_are_read_without_rewards():
     children = _children((0.2, 0), (0.9, 0))
     assert selection.quality(children[1]) == 0.9
     assert selection.quality(children[1], reward=1.0, discount=0.5) == 1.45
-    assert selection.uct_argmax(children, 0.0) == 1
-    assert selection.puct_argmax(children, [0.5, 0.5], 0.0) == 1
+    assert selection.select_child(children, 2, 0.0) == 1
+    assert selection.select_child(children, 2, 0.0, prior=[0.5, 0.5]) == 1
 
 
 def test_ties_go_to_the_lowest_index_and_exclusions_are_skipped():
     children = _children((0.5, 1), (0.5, 1), (0.5, 1))
-    assert selection.uct_argmax(children, 1.0) == 0
-    assert selection.puct_argmax(children, [1 / 3] * 3, 1.0) == 0
+    thirds = [1 / 3] * 3
+    assert selection.select_child(children, 3, 1.0) == 0
+    assert selection.select_child(children, 3, 1.0, prior=thirds) == 0
     excluded = {children[0]}
-    assert selection.uct_argmax(children, 1.0, excluded=excluded) == 1
-    assert selection.puct_argmax(children, [1 / 3] * 3, 1.0,
-                                 excluded=excluded) == 1
-    assert selection.uct_argmax(children, 1.0,
-                                excluded=set(children)) is None
+    assert selection.select_child(children, 3, 1.0, excluded=excluded) == 1
+    assert selection.select_child(children, 3, 1.0, prior=thirds,
+                                  excluded=excluded) == 1
+    assert selection.select_child(children, 3, 1.0,
+                                  excluded=set(children)) is None
 
 
 # -- The final action: tie-break and temperature. -----------------------------
