@@ -141,13 +141,10 @@ class DeterministicMCTSAgent(base.OnlineAgent):
                  n_leaves_per_request: int = 1,
                  parameter_schedules: Optional[Dict[str, Callable]] = None):
         super().__init__(parameter_schedules)
-        for name, value in (('n_passes', n_passes),
-                            ('n_leaves_per_request', n_leaves_per_request),
-                            ('max_num_considered_actions',
-                             max_num_considered_actions)):
-            if value < 1:
-                raise ValueError(f'DeterministicMCTSAgent.{name} must be at '
-                                 f'least 1, got {value}.')
+        base.check_at_least_one(
+            'DeterministicMCTSAgent', n_passes=n_passes,
+            n_leaves_per_request=n_leaves_per_request,
+            max_num_considered_actions=max_num_considered_actions)
         for name, value, choices in (
                 ('root_selection', root_selection, ROOT_SELECTIONS),
                 ('gumbel_q_bounds', gumbel_q_bounds, GUMBEL_Q_BOUNDS)):

@@ -89,9 +89,7 @@ class RolloutLeafRater(LeafRater):
 
     def __init__(self, n_rollouts: int = 1,
                  rollout_time_limit: Optional[int] = 100):
-        if n_rollouts < 1:
-            raise ValueError(f'RolloutLeafRater.n_rollouts must be at least '
-                             f'1, got {n_rollouts}.')
+        base.check_at_least_one('RolloutLeafRater', n_rollouts=n_rollouts)
         self.n_rollouts = n_rollouts
         self.rollout_time_limit = rollout_time_limit
         self._model = None

@@ -193,9 +193,7 @@ class ShootingAgent(base.OnlineAgent):
                  n_envs: int = 10,
                  parameter_schedules: Optional[Dict[str, Callable]] = None):
         super().__init__(parameter_schedules)
-        if n_rollouts < 1:
-            raise ValueError(f'ShootingAgent.n_rollouts must be at least 1, '
-                             f'got {n_rollouts}.')
+        base.check_at_least_one('ShootingAgent', n_rollouts=n_rollouts)
         self.n_rollouts = n_rollouts
         self.rollout_time_limit = rollout_time_limit
         self._aggregate_fn = aggregate_fn

@@ -128,9 +128,7 @@ class StochasticMCTSAgent(base.OnlineAgent):
                      leaf_raters.RolloutLeafRater),
                  parameter_schedules: Optional[Dict[str, Callable]] = None):
         super().__init__(parameter_schedules)
-        if n_passes < 1:
-            raise ValueError(f'StochasticMCTSAgent.n_passes must be at least '
-                             f'1, got {n_passes}.')
+        base.check_at_least_one('StochasticMCTSAgent', n_passes=n_passes)
         self.n_passes = n_passes
         self.discount = discount
         self.exploration_weight = exploration_weight
