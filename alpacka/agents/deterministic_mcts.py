@@ -24,7 +24,6 @@ The graph and its statistics are in ``search_graph.py``; the selection rules
 """
 
 import itertools
-import math
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
 import gin
@@ -33,6 +32,7 @@ import numpy as np
 
 from alpacka import data
 from alpacka.agents import base
+from alpacka.agents import core
 from alpacka.agents import search_graph
 from alpacka.agents import selection
 from alpacka.envs import spaces
@@ -343,11 +343,9 @@ class DeterministicMCTSAgent(base.OnlineAgent):
         """
         if self.use_policy:
             values = predictions['value']
-            exp = math.exp
             # Plain floats: for a few actions, faster than numpy calls.
             for node, logits in zip(nodes, predictions['policy'].tolist()):
-                top = max(logits)
-                weights = [exp(logit - top) for logit in logits]
+                weights = core.softmax_weights(logits)
                 total = sum(weights)
                 node.prior = [weight / total for weight in weights]
         else:
