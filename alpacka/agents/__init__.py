@@ -8,6 +8,12 @@ Public surface (all registered with Gin under ``alpacka.agents``):
   DeterministicMCTSAgent (AlphaZero-style, PUCT or Gumbel root selection),
   StochasticMCTSAgent (with rollout, value and Q leaf raters);
 - model-free actor-critic: SoftActorCriticAgent.
+
+Modules beside the agents: ``selection`` (the MCTS selection rules: PUCT,
+UCT, Gumbel, temperature and tie-break), ``search_graph`` (the deterministic
+search graph), ``requests`` (answering agents' requests, batched) and
+``in_process`` (env-agent pairs whose episodes run side by side in this
+process: LocalBatchStepper and ShootingAgent's rollouts).
 """
 
 from alpacka.agents import shooting

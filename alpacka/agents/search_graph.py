@@ -1,4 +1,4 @@
-"""The search graph of DeterministicMCTSAgent: nodes, selection and backup.
+"""The search graph of DeterministicMCTSAgent: nodes, the walk down, backup.
 
 The tree is a graph keyed by env state (a transposition table): a state
 reached along two paths is one Node, with one set of statistics. Statistics
@@ -15,9 +15,11 @@ it has just been expanded (a one-step lookahead over the children that the
 expansion evaluated), 0 from a terminal node, ``dead_end_value`` from a node
 whose every action leads back onto the path.
 
-All statistics change in one place, ``SearchGraph.backup``. The env is never
-touched here: the agent (``deterministic_mcts.py``) expands nodes with the perfect model and
-hands the results over.
+The walk down (``SearchGraph.select``) applies the rules of
+``selection.py`` (PUCT or UCT on the graph's min-max Q scale) to these
+statistics. All statistics change in one place, ``SearchGraph.backup``. The
+env is never touched here: the agent (``deterministic_mcts.py``) expands
+nodes with the perfect model and hands the results over.
 """
 
 import math
@@ -67,7 +69,8 @@ class Node:
 
 
 class SearchGraph:
-    """A transposition table of Nodes with the selection and backup rules.
+    """A transposition table of Nodes, walked by the selection rules, with the
+    backup.
 
     Args:
         discount: Per-step discount (gamma).
