@@ -217,9 +217,12 @@ class StochasticMCTSAgent(base.OnlineAgent):
 
     def _select(self, node: _Node) -> int:
         """The action maximising UCT (or PUCT with the node's prior)."""
-        return selection.select_child(node.actions, node.n_visits,
-                                      self.exploration_weight,
-                                      selection.IDENTITY_Q_SCALE, node.prior)
+        index = selection.select_child(node.actions, node.n_visits,
+                                       self.exploration_weight,
+                                       selection.IDENTITY_Q_SCALE, node.prior)
+        # None only if every score is NaN (a network's NaN estimates): the
+        # first action, as this agent's own loop used to take.
+        return 0 if index is None else index
 
     @staticmethod
     def compute_metrics(episodes: List[data.Episode]) -> Dict[str, float]:

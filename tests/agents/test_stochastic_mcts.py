@@ -455,3 +455,17 @@ def test_example_config_runs_from_the_command_line(tmp_path):
         names = {json.loads(line)['name'] for line in file}
     assert {'episode/return_mean', 'agent/value_mean',
             'agent/model_steps_per_step'} <= names
+
+
+def test_nan_estimates_select_the_first_action():
+    # A network that answers NaN makes every selection score NaN; the search
+    # then steps the first action, as it always did: after the root's
+    # expansion both simulations take action 0 (n = 3 and 1).
+    env = helpers.chain_env()
+    network = helpers.CountingNetwork(
+        leaf_raters.QualityNetworkLeafRater().network_signature(
+            env.observation_space, env.action_space), {'': np.nan})
+    agent = _agent(n_passes=3, leaf_rater=leaf_raters.QualityNetworkLeafRater)
+    action, info = _act(agent, env, network=network)
+    np.testing.assert_array_equal(info['action_histogram'], [0.75, 0.25])
+    assert action == 0
