@@ -14,7 +14,7 @@ that first evaluation, the epochs, and the env steps spent until then:
 * real steps: training episodes (``counters/env_steps``) plus the evaluation
   episodes (``eval_episode/length_mean * count``);
 * simulated steps: the planning steps of the training episodes' searches
-  (``agent/simulated_steps``); the evaluation episodes' searches are not
+  (``agent/model_steps``); the evaluation episodes' searches are not
   logged by the callback and are estimated as their real steps times the
   training searches' simulated steps per move (both 0 for model-free
   agents).
@@ -79,7 +79,7 @@ def steps_until(metrics: Dict[str, Dict[int, float]], epoch: int) -> dict:
         value * metrics.get('eval_episode/count', {}).get(step, 0.0)
         for step, value in metrics.get('eval_episode/length_mean', {}).items()
         if step <= epoch)
-    simulated = total('agent/simulated_steps')
+    simulated = total('agent/model_steps')
     per_move = simulated / training if training else 0.0
     return {'real': training + evaluation, 'real_training': training,
             'real_eval': evaluation, 'simulated_training': simulated,

@@ -95,14 +95,14 @@ class _Case:
                                                   time_limit=self.moves)
         seconds = time.perf_counter() - start
         simulations = sum(len(episode) for episode in episodes) * passes
-        simulated_steps = sum(
-            int(episode.transition_batch.agent_info['simulated_steps'].sum())
+        model_steps = sum(
+            int(episode.transition_batch.agent_info['model_steps'].sum())
             for episode in episodes)
         network_after = (self.network.seconds, self.network.calls) if timed \
             else (0.0, 0)
         self.rounds.append({
             'sims_per_s': simulations / seconds,
-            'steps_per_s': simulated_steps / seconds,
+            'steps_per_s': model_steps / seconds,
             'network_share': (network_after[0] - network_before[0]) / seconds,
             'calls_per_sim': (network_after[1] - network_before[1]) /
                              simulations,

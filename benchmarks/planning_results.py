@@ -63,7 +63,7 @@ def report(title: str, config: str, agent: str, names: Sequence[str],
     episodes, seconds = run_config(config, n_episodes)
     returns = np.array([episode.return_ for episode in episodes])
     env_steps = sum(len(episode) + int(np.sum(
-        episode.transition_batch.agent_info['rollout_steps']))
+        episode.transition_batch.agent_info['model_steps']))
                     for episode in episodes)
     print(f'{title} ({config})')
     print(f'  settings: {settings(agent, names)}, '

@@ -47,7 +47,7 @@ def run_alpacka(n_envs: int, time_limit: int, n_rollouts: int,
             runner._epoch += 1
             for episode in episodes:
                 env_steps += len(episode) + int(
-                    episode.transition_batch.agent_info['rollout_steps'].sum())
+                    episode.transition_batch.agent_info['model_steps'].sum())
         seconds = time.perf_counter() - start
         runner.close()
     return env_steps, seconds

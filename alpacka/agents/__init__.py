@@ -8,6 +8,12 @@ Public surface (all registered with Gin under ``alpacka.agents``):
   DeterministicMCTSAgent (AlphaZero-style, PUCT or Gumbel root selection),
   StochasticMCTSAgent (with rollout, value and Q leaf raters);
 - model-free actor-critic: SoftActorCriticAgent.
+
+Modules beside the agents: ``selection`` (the MCTS selection rules: PUCT,
+UCT, Gumbel, temperature and tie-break), ``search_graph`` (the deterministic
+search graph), ``requests`` (answering agents' requests, batched) and
+``in_process`` (env-agent pairs whose episodes run side by side in this
+process: LocalBatchStepper and ShootingAgent's rollouts).
 """
 
 from alpacka.agents import shooting
@@ -15,7 +21,7 @@ from alpacka.agents.base import Agent, OnlineAgent, maybe_coroutine
 from alpacka.agents.cem import CEMAgent
 from alpacka.agents.episode_record import EpisodeRecord
 from alpacka.agents.core import EpsilonGreedyAgent, RandomAgent, SoftmaxAgent
-from alpacka.agents.mcts import DeterministicMCTSAgent
+from alpacka.agents.deterministic_mcts import DeterministicMCTSAgent
 from alpacka.agents.sac import SoftActorCriticAgent
 from alpacka.agents.shooting import ShootingAgent
 from alpacka.agents.stochastic_mcts import StochasticMCTSAgent

@@ -32,7 +32,7 @@ class CEMAgent(base.OnlineAgent):
 
     agent_info per step: ``value`` (discounted return of the best sequence),
     ``elite_return`` (mean return of the last iteration's elites),
-    ``rollout_steps`` (env steps spent planning).
+    ``model_steps`` (env steps spent planning, on the model).
 
     Args:
         horizon: Actions per planned sequence (H).
@@ -112,7 +112,7 @@ class CEMAgent(base.OnlineAgent):
         root_state = self._env.clone_state()
         mean, std, previous_best = self._warm_start()
         best_return, best_sequence = -np.inf, None
-        rollout_steps = 0
+        model_steps = 0
         for iteration in range(self.n_iterations):
             noise = self._rng.standard_normal((self.population_size,) +
                                               mean.shape)
@@ -121,7 +121,7 @@ class CEMAgent(base.OnlineAgent):
                 population[0] = previous_best
             rollouts = sequences.rollout_sequences(
                 self._env, root_state, population, self.discount)
-            rollout_steps += int(rollouts.lengths.sum())
+            model_steps += int(rollouts.lengths.sum())
             # The n_elites highest returns, in no particular order.
             elite_indices = np.argpartition(rollouts.returns,
                                             -n_elites)[-n_elites:]
@@ -139,7 +139,7 @@ class CEMAgent(base.OnlineAgent):
         self._best_sequence = best_sequence
         return best_sequence[0].copy(), {'value': best_return,
                                          'elite_return': elite_return,
-                                         'rollout_steps': rollout_steps}
+                                         'model_steps': model_steps}
 
     @staticmethod
     def compute_metrics(episodes: List[data.Episode]) -> Dict[str, float]:

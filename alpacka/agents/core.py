@@ -9,7 +9,7 @@ import numpy as np
 
 from alpacka import data
 from alpacka.agents import base
-from alpacka.utils import spaces
+from alpacka.envs import spaces
 
 
 @gin.configurable(module='alpacka.agents')

@@ -23,7 +23,7 @@ import numpy as np
 from alpacka import data
 from alpacka.agents import base
 from alpacka.agents import sampled_model
-from alpacka.utils import spaces
+from alpacka.envs import spaces
 
 Rating = Tuple[List[float], Optional[List[float]]]
 
@@ -89,9 +89,7 @@ class RolloutLeafRater(LeafRater):
 
     def __init__(self, n_rollouts: int = 1,
                  rollout_time_limit: Optional[int] = 100):
-        if n_rollouts < 1:
-            raise ValueError(f'RolloutLeafRater.n_rollouts must be at least '
-                             f'1, got {n_rollouts}.')
+        base.check_at_least_one('RolloutLeafRater', n_rollouts=n_rollouts)
         self.n_rollouts = n_rollouts
         self.rollout_time_limit = rollout_time_limit
         self._model = None

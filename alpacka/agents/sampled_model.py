@@ -31,7 +31,7 @@ import gymnasium
 import numpy as np
 
 from alpacka.envs import gym_adapter
-from alpacka.utils import spaces
+from alpacka.envs import spaces
 
 
 def rng_owner(env: gymnasium.Env) -> gymnasium.Env:

@@ -1,7 +1,8 @@
 """Shooting: model-predictive control by rollouts from the current state.
 
 In a Discrete action space the rollouts are episodes of any agent (random,
-or a policy network's) run by a nested batch stepper on copies of the env;
+or a policy network's) run side by side in this process on copies of the env
+(in_process.InProcessEpisodes, or a batch stepper a config names);
 each action is scored by ``aggregate_fn`` over the estimated returns of the
 rollouts that began with it. In a Box action space the agent does random
 shooting over open-loop action sequences, played directly on the env (the
@@ -33,9 +34,10 @@ import numpy as np
 from alpacka import data
 from alpacka.agents import base
 from alpacka.agents import core
+from alpacka.agents import in_process
 from alpacka.agents import sequences
 from alpacka.utils import seeding
-from alpacka.utils import spaces
+from alpacka.envs import spaces
 
 
 def truncated_return(episode: data.Episode, discount: float = 1.0) -> float:
@@ -112,7 +114,8 @@ def _copy_env(env: gymnasium.Env) -> gymnasium.Env:
 class _PolicyHead:
     """What rollout agents see of a network with 'value' and 'policy' heads.
 
-    A batch stepper uses only ``predict`` and ``params`` of its network.
+    The rollouts' request handling uses only ``predict`` and ``params`` of
+    its network.
 
     Args:
         network_fn: Makes the shared network.
@@ -140,20 +143,21 @@ class ShootingAgent(base.OnlineAgent):
     """Plans each step by rollouts from the current state, then acts greedily.
 
     Discrete actions: at every step the agent clones the env's state and runs
-    ``n_rollouts`` episodes of ``agent_class`` from it (through a nested batch
-    stepper over copies of the env, ``n_envs`` at a time, so n_rollouts is
-    rounded up to a multiple of n_envs), each at most ``rollout_time_limit``
+    ``n_rollouts`` episodes of ``agent_class`` from it (side by side over
+    copies of the env, ``n_envs`` at a time, so n_rollouts is rounded up to a
+    multiple of n_envs), each at most ``rollout_time_limit``
     steps. The score of an action is ``aggregate_fn`` over the estimated
     returns of the rollouts that began with it; the best-scored action is
     taken (ties broken at random). agent_info: ``value`` (mean estimate over
-    all rollouts), ``action_scores`` [n_actions], ``rollout_steps``.
+    all rollouts), ``action_scores`` [n_actions], ``model_steps`` (env steps of
+    the rollouts).
 
     Box actions: random shooting. ``n_rollouts`` sequences of
     ``rollout_time_limit`` actions, uniform within the action bounds, are
     played from the cloned state on the env itself; the agent takes the first
     action of the sequence with the highest discounted return (plus the
     bootstrapped value of its final observation, with bootstrap_return).
-    agent_info: ``value`` (that best estimate), ``rollout_steps``.
+    agent_info: ``value`` (that best estimate), ``model_steps``.
 
     In both cases the env is back in its state from before ``act`` when
     ``act`` returns. Planning is the same in evaluation mode: it is already
@@ -170,10 +174,12 @@ class ShootingAgent(base.OnlineAgent):
             network for values; see the module's doc). Box spaces accept only
             these two.
         discount: Discount of the return estimates.
-        batch_stepper_class: Stepper that runs the rollouts (default
-            LocalBatchStepper; Discrete only).
+        batch_stepper_class: Stepper that runs the rollouts (Discrete
+            only). The default, None, runs them in this process exactly as a
+            LocalBatchStepper would (in_process.InProcessEpisodes); a config
+            may name a stepper class, e.g. LocalBatchStepper.
         agent_class: The rollout policy (default RandomAgent; Discrete only).
-        n_envs: Rollouts run side by side by the nested stepper.
+        n_envs: Rollouts run side by side.
         parameter_schedules: See Agent.
     """
 
@@ -187,9 +193,7 @@ class ShootingAgent(base.OnlineAgent):
                  n_envs: int = 10,
                  parameter_schedules: Optional[Dict[str, Callable]] = None):
         super().__init__(parameter_schedules)
-        if n_rollouts < 1:
-            raise ValueError(f'ShootingAgent.n_rollouts must be at least 1, '
-                             f'got {n_rollouts}.')
+        base.check_at_least_one('ShootingAgent', n_rollouts=n_rollouts)
         self.n_rollouts = n_rollouts
         self.rollout_time_limit = rollout_time_limit
         self._aggregate_fn = aggregate_fn
@@ -252,22 +256,27 @@ class ShootingAgent(base.OnlineAgent):
             self._env = env
 
     def _stepper(self, network_fn: Callable) -> Any:
+        """What runs the rollouts: batch_stepper_class if a config gives
+        one, else InProcessEpisodes (the pairs LocalBatchStepper runs, with
+        the same seeding: agents do not import batch steppers)."""
         if self._batch_stepper is None:
-            stepper_class = self._batch_stepper_class
-            if stepper_class is None:
-                # Imported here: batch steppers depend on agents, not back.
-                from alpacka.batch_steppers import local  # pylint: disable=import-outside-toplevel
-                stepper_class = local.LocalBatchStepper
             if self._bootstrap:
                 network_fn = functools.partial(_PolicyHead, network_fn)
-            self._batch_stepper = stepper_class(
-                env_class=functools.partial(_copy_env, self._env),
-                agent_class=self._agent_class,
-                network_fn=network_fn,
-                n_envs=self._n_envs,
-                output_dir=None,
-                seed=seeding.derive_seed(self._seed, 1),
-            )
+            env_class = functools.partial(_copy_env, self._env)
+            seed = seeding.derive_seed(self._seed, 1)
+            if self._batch_stepper_class is None:
+                self._batch_stepper = in_process.InProcessEpisodes(
+                    env_class, self._agent_class, network_fn, self._n_envs,
+                    seed=seed)
+            else:
+                self._batch_stepper = self._batch_stepper_class(
+                    env_class=env_class,
+                    agent_class=self._agent_class,
+                    network_fn=network_fn,
+                    n_envs=self._n_envs,
+                    output_dir=None,
+                    seed=seed,
+                )
         return self._batch_stepper
 
     @staticmethod
@@ -321,7 +330,7 @@ class ShootingAgent(base.OnlineAgent):
         return action, {
             'value': float(np.mean(estimates)),
             'action_scores': scores.astype(np.float32),
-            'rollout_steps': sum(len(episode) for episode in episodes),
+            'model_steps': sum(len(episode) for episode in episodes),
         }
 
     def _act_box(self) -> base.Coroutine:
@@ -345,16 +354,16 @@ class ShootingAgent(base.OnlineAgent):
         best = int(np.argmax(estimates))
         return action_sequences[best, 0], {
             'value': float(estimates[best]),
-            'rollout_steps': int(rollouts.lengths.sum()),
+            'model_steps': int(rollouts.lengths.sum()),
         }
 
     @staticmethod
     def compute_metrics(episodes: List[data.Episode]) -> Dict[str, float]:
         infos = [episode.transition_batch.agent_info for episode in episodes]
         values = np.concatenate([info['value'] for info in infos])
-        rollout_steps = np.concatenate([info['rollout_steps'] for info in infos])
+        model_steps = np.concatenate([info['model_steps'] for info in infos])
         return {'value_mean': float(values.mean()),
-                'rollout_steps_per_step': float(rollout_steps.mean())}
+                'model_steps_per_step': float(model_steps.mean())}
 
     def close(self) -> None:
         if self._batch_stepper is not None:

@@ -18,7 +18,6 @@ assumes the observation identifies the state; envs with continuous noise
 would make every outcome a new node and keep the tree shallow.
 """
 
-import math
 import types
 from typing import Any, Callable, Dict, List, Optional, Union
 
@@ -30,41 +29,58 @@ from alpacka import data
 from alpacka.agents import base
 from alpacka.agents import leaf_raters
 from alpacka.agents import sampled_model
+from alpacka.agents import selection
+
+
+class _ChanceNode:
+    """An action taken in a decision node: its statistics and outcomes.
+
+    Attributes:
+        value_sum: The sum of the sampled discounted returns of the action,
+            the leaf rater's estimate included.
+        count: N(s, a): simulations that took the action (the rater's
+            estimate is not one of them: it counts as the first of
+            ``n(a) = 1 + count`` samples, see alpacka.agents.selection).
+        outcomes: ``{outcome key: _Node}``: the outcomes sampled so far.
+    """
+
+    __slots__ = ('value_sum', 'count', 'outcomes')
+
+    def __init__(self, estimate: float):
+        self.value_sum = estimate
+        self.count = 0
+        self.outcomes = {}
+
+    @property
+    def value(self) -> float:
+        """Q(s, a): the mean of the 1 + count sampled returns."""
+        return self.value_sum / (1 + self.count)
 
 
 class _Node:
-    """A decision node; its per-action lists are its chance nodes.
+    """A decision node.
 
     Attributes:
         done: The model's episode ended here; never expanded.
-        value_sums: [n_actions] sums of sampled discounted returns, None
-            until expanded.
-        visit_counts: [n_actions] visits per action (the rater's estimate
-            counts as one).
-        n_visits: Sum of visit_counts.
-        outcomes: [n_actions] dicts {outcome key: _Node}.
+        actions: [n_actions] _ChanceNodes, None until expanded.
+        n_visits: N(s) of the selection rules: the sum of the actions'
+            ``n(a) = 1 + count`` (so the rater's estimates count).
         prior: [n_actions] probabilities for PUCT, or None for UCT.
     """
 
-    __slots__ = ('done', 'value_sums', 'visit_counts', 'n_visits', 'outcomes',
-                 'prior')
+    __slots__ = ('done', 'actions', 'n_visits', 'prior')
 
     def __init__(self, done: bool):
         self.done = done
-        self.value_sums = None
-        self.visit_counts = None
+        self.actions = None
         self.n_visits = 0
-        self.outcomes = None
         self.prior = None
 
     def expand(self, qualities: List[float],
                prior: Optional[List[float]]) -> None:
-        """Initialises the chance nodes from a leaf rater's estimates."""
-        n_actions = len(qualities)
-        self.value_sums = [float(quality) for quality in qualities]
-        self.visit_counts = [1] * n_actions
-        self.n_visits = n_actions
-        self.outcomes = [{} for _ in range(n_actions)]
+        """Creates the chance nodes from a leaf rater's estimates."""
+        self.actions = [_ChanceNode(float(quality)) for quality in qualities]
+        self.n_visits = len(qualities)
         self.prior = prior
 
 
@@ -82,10 +98,11 @@ class StochasticMCTSAgent(base.OnlineAgent):
     module docs for the tree), then acts on the root's visit counts and
     restores the env exactly, its random generator included.
 
-    Selection at a decision node with N visits, Q(a) the mean return of
-    action a and n(a) its visits: UCT ``Q(a) + c * sqrt(ln N / n(a))``; with
-    a prior P from the rater, PUCT ``Q(a) + c * P(a) * sqrt(N) / (1 + n(a))``
-    (c = exploration_weight, in units of return).
+    Selection at a decision node (alpacka.agents.selection, with the
+    identity Q scale): UCT ``Q(a) + c * sqrt(ln N / n(a))``, or with a prior
+    P from the rater, PUCT ``Q(a) + c * P(a) * sqrt(N) / n(a)``, where Q(a)
+    is the mean sampled return of action a, ``n(a) = 1 + N(s, a)`` its
+    samples (the rater's estimate is the first) and N the sum of the n(a).
 
     agent_info per step: ``value`` (mean return of all simulations at the
     root, the search's V(s)), ``qualities`` [n_actions] (Q at the root),
@@ -95,10 +112,11 @@ class StochasticMCTSAgent(base.OnlineAgent):
     Args:
         n_passes: Simulations per step; the first one expands the root.
         discount: Per-step discount of the backup and the raters.
-        exploration_weight: The UCT / PUCT constant c.
+        exploration_weight: c, the weight of the exploration term of UCT /
+            PUCT on Q in units of return (the identity Q scale).
         temperature: The action is drawn with probability proportional to
-            visits ** (1 / temperature); 0 takes the most visited (ties: the
-            best Q). In evaluation mode it is always 0.
+            n(a) ** (1 / temperature); 0 takes the most visited (ties: the
+            best Q, then at random). In evaluation mode it is always 0.
         leaf_rater: A LeafRater, or a callable (a class bound in Gin) making
             one. Its network signature is the agent's.
         parameter_schedules: See Agent.
@@ -110,9 +128,7 @@ class StochasticMCTSAgent(base.OnlineAgent):
                      leaf_raters.RolloutLeafRater),
                  parameter_schedules: Optional[Dict[str, Callable]] = None):
         super().__init__(parameter_schedules)
-        if n_passes < 1:
-            raise ValueError(f'StochasticMCTSAgent.n_passes must be at least '
-                             f'1, got {n_passes}.')
+        base.check_at_least_one('StochasticMCTSAgent', n_passes=n_passes)
         self.n_passes = n_passes
         self.discount = discount
         self.exploration_weight = exploration_weight
@@ -144,12 +160,18 @@ class StochasticMCTSAgent(base.OnlineAgent):
         finally:
             model.end(root_state)
 
-        visit_counts = np.asarray(root.visit_counts, dtype=np.float64)
-        qualities = np.asarray(root.value_sums) / visit_counts
+        visit_counts = np.array([1 + chance.count for chance in root.actions],
+                                dtype=np.float64)
+        qualities = (np.array([chance.value_sum for chance in root.actions])
+                     / visit_counts)
         histogram = visit_counts / visit_counts.sum()
-        action = self._choose(visit_counts, qualities)
+        temperature = 0 if self.evaluation else self.temperature
+        action = selection.choose_action(visit_counts, qualities, temperature,
+                                         self._rng)
         return action + model.action_start, {
-            'value': np.float32(sum(root.value_sums) / root.n_visits),
+            'value': np.float32(sum(chance.value_sum
+                                    for chance in root.actions)
+                                / root.n_visits),
             'qualities': qualities.astype(np.float32),
             'action_histogram': histogram.astype(np.float32),
             'model_steps': model.n_steps - steps_before,
@@ -166,19 +188,20 @@ class StochasticMCTSAgent(base.OnlineAgent):
             if node.done:
                 leaf_value = 0.0
                 break
-            if node.value_sums is None:
+            if node.actions is None:
                 rating = self.leaf_rater.rate(observation, model, discount)
                 if isinstance(rating, types.GeneratorType):
                     rating = yield from rating
                 qualities, prior = rating
                 node.expand(qualities, prior)
-                leaf_value = max(node.value_sums)
+                leaf_value = max(chance.value_sum for chance in node.actions)
                 break
             action = self._select(node)
             observation, reward, terminated, truncated, _ = model.step(action)
-            path.append((node, action, reward))
+            chance = node.actions[action]
+            path.append((node, chance, reward))
             done = bool(terminated or truncated)
-            outcomes = node.outcomes[action]
+            outcomes = chance.outcomes
             key = _outcome_key(observation, done)
             child = outcomes.get(key)
             if child is None:
@@ -186,48 +209,20 @@ class StochasticMCTSAgent(base.OnlineAgent):
             node = child
 
         value = leaf_value
-        for node, action, reward in reversed(path):
+        for node, chance, reward in reversed(path):
             value = reward + discount * value
-            node.value_sums[action] += value
-            node.visit_counts[action] += 1
+            chance.value_sum += value
+            chance.count += 1
             node.n_visits += 1
 
     def _select(self, node: _Node) -> int:
         """The action maximising UCT (or PUCT with the node's prior)."""
-        weight = self.exploration_weight
-        value_sums = node.value_sums
-        visit_counts = node.visit_counts
-        best_action, best_score = 0, -math.inf
-        if node.prior is None:
-            log_visits = math.log(node.n_visits)
-            for action, count in enumerate(visit_counts):
-                score = (value_sums[action] / count +
-                         weight * math.sqrt(log_visits / count))
-                if score > best_score:
-                    best_action, best_score = action, score
-        else:
-            scale = weight * math.sqrt(node.n_visits)
-            for action, (count, prior) in enumerate(zip(visit_counts,
-                                                        node.prior)):
-                score = (value_sums[action] / count +
-                         scale * prior / (1 + count))
-                if score > best_score:
-                    best_action, best_score = action, score
-        return best_action
-
-    def _choose(self, visit_counts: np.ndarray, qualities: np.ndarray) -> int:
-        """The action index to take, from the root's statistics."""
-        if self.evaluation or self.temperature == 0:
-            candidates = np.flatnonzero(visit_counts == visit_counts.max())
-            best_q = qualities[candidates].max()
-            candidates = candidates[qualities[candidates] == best_q]
-            if len(candidates) == 1:
-                return int(candidates[0])
-            return int(self._rng.choice(candidates))
-        logits = np.log(visit_counts) / self.temperature
-        probabilities = np.exp(logits - logits.max())
-        return int(self._rng.choice(len(probabilities),
-                                    p=probabilities / probabilities.sum()))
+        index = selection.select_child(node.actions, node.n_visits,
+                                       self.exploration_weight,
+                                       selection.IDENTITY_Q_SCALE, node.prior)
+        # None only if every score is NaN (a network's NaN estimates): the
+        # first action, as this agent's own loop used to take.
+        return 0 if index is None else index
 
     @staticmethod
     def compute_metrics(episodes: List[data.Episode]) -> Dict[str, float]:

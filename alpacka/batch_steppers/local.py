@@ -5,10 +5,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import gin
 
 from alpacka import data
+from alpacka.agents import in_process
 from alpacka.batch_steppers import core
-from alpacka.batch_steppers import requests
 from alpacka.batch_steppers import step_collection
-from alpacka.utils import seeding
 
 
 @gin.configurable(module='alpacka.batch_steppers')
@@ -17,7 +16,10 @@ class LocalBatchStepper(core.BatchStepper):
 
     In each round every unfinished agent runs until its next request; all
     prediction requests of the round go to the network in one ``predict``
-    call per group of compatible shapes.
+    call per group of compatible shapes. The pairs, their seeding and the
+    lock-step episodes are agents.in_process.InProcessEpisodes (which agents
+    running nested episodes use too); this class adds the BatchStepper
+    interface and step-based collection.
 
     Args:
         env_class, agent_class, network_fn, n_envs, output_dir, seed: See
@@ -36,16 +38,12 @@ class LocalBatchStepper(core.BatchStepper):
                  n_envs_in_batch: Optional[int] = None):
         super().__init__(env_class, agent_class, network_fn, n_envs,
                          output_dir, seed)
-        self._envs = [env_class() for _ in range(n_envs)]
-        self._agents = [agent_class() for _ in range(n_envs)]
-        if seed is not None:
-            for index, (env, agent) in enumerate(zip(self._envs,
-                                                     self._agents),
-                                                 start=first_env_index):
-                env.reset(seed=seeding.derive_seed(seed, index, 0))
-                env.action_space.seed(seeding.derive_seed(seed, index, 1))
-                agent.seed(seeding.derive_seed(seed, index, 2))
-        self._request_handler = requests.RequestHandler(network_fn)
+        self._pairs = in_process.InProcessEpisodes(
+            env_class, agent_class, network_fn, n_envs, seed=seed,
+            first_env_index=first_env_index)
+        self._envs = self._pairs.envs
+        self._agents = self._pairs.agents
+        self._request_handler = self._pairs.request_handler
         self._step_collector = None  # Made by the first run_steps call.
         self._n_envs_in_batch = n_envs_in_batch or n_envs
 
@@ -58,12 +56,9 @@ class LocalBatchStepper(core.BatchStepper):
             self, params: Any,
             batched_solve_kwargs: Optional[Dict[str, Sequence[Any]]] = None,
             **common_solve_kwargs) -> List[data.Episode]:
-        self._request_handler.set_params(params)
-        kwargs_per_env = self._solve_kwargs(batched_solve_kwargs,
-                                            common_solve_kwargs)
-        coroutines = [agent.solve(env, **kwargs) for env, agent, kwargs
-                      in zip(self._envs, self._agents, kwargs_per_env)]
-        return requests.run_coroutines(coroutines, self._request_handler)
+        return self._pairs.run_episodes(
+            params, self._solve_kwargs(batched_solve_kwargs,
+                                       common_solve_kwargs))
 
     def run_steps(self, params: Any, n_steps: int,
                   epoch: Optional[int] = None,
@@ -78,7 +73,4 @@ class LocalBatchStepper(core.BatchStepper):
             time_limit=time_limit, env_steps=env_steps)
 
     def close(self) -> None:
-        for agent in self._agents:
-            agent.close()
-        for env in self._envs:
-            env.close()
+        self._pairs.close()

@@ -11,7 +11,7 @@ from typing import Any, List, Optional, Sequence
 from alpacka.agents import base as agent_base
 from alpacka.agents import episode_record
 from alpacka import data
-from alpacka.batch_steppers import requests
+from alpacka.agents import requests
 
 
 def check_step_agents(agent_list: Sequence[Any]) -> None:

@@ -5,6 +5,7 @@ from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple
 import gymnasium
 import numpy as np
 
+from coroutine_driver import drive
 from alpacka import data
 from alpacka import networks
 from alpacka.envs import base
@@ -148,14 +149,7 @@ def run_act(agent: Any, observation: Any, network: Optional[Any] = None
     Returns:
         ``(action, agent_info, number of requests)``.
     """
-    coroutine = agent.act(observation)
-    n_requests = 0
-    response = None
-    while True:
-        try:
-            request = coroutine.send(response)
-        except StopIteration as stop:
-            action, info = stop.value
-            return action, info, n_requests
-        n_requests += 1
-        response = network.predict(request)
+    (action, info), requests = drive(
+        agent.act(observation),
+        predict=None if network is None else network.predict)
+    return action, info, len(requests)

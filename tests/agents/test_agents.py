@@ -4,32 +4,17 @@ import gymnasium
 import numpy as np
 import pytest
 
+from coroutine_driver import drive
 from alpacka import agents
-from alpacka import data
 from alpacka import envs
-from alpacka import networks
 from alpacka.utils import schedules
 
 
-def _dummy_network_fn():
-    return networks.DummyNetwork(network_signature=None)
-
-
 def _run(agent, env, network=None, **solve_kwargs):
-    """Drives one solve() coroutine by hand, answering its requests."""
-    coroutine = agent.solve(env, **solve_kwargs)
-    requests = 0
-    try:
-        request = next(coroutine)
-        while True:
-            requests += 1
-            if data.is_network_request(request):
-                response = (_dummy_network_fn, None)
-            else:
-                response = network(request)
-            request = coroutine.send(response)
-    except StopIteration as stop:
-        return stop.value, requests
+    """Drives one solve() coroutine; (episode, number of requests)."""
+    episode, requests = drive(agent.solve(env, **solve_kwargs),
+                              predict=network)
+    return episode, len(requests)
 
 
 class _PlainAgent(agents.OnlineAgent):

@@ -10,6 +10,7 @@ import gymnasium
 import numpy as np
 import pytest
 
+from coroutine_driver import dummy_network_fn, drive, prediction_requests
 from alpacka import agents
 from alpacka import batch_steppers
 from alpacka import data
@@ -21,41 +22,14 @@ CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), 'alpacka', 'configs')
 
 
-def _dummy_network_fn():
-    return networks.DummyNetwork(network_signature=None)
-
-
-def _drive(coroutine, network_fn=_dummy_network_fn, params=None,
-           predict=None):
-    """Runs an agent coroutine to its end, answering its requests.
-
-    Returns:
-        (the coroutine's return value, all the requests it made).
-    """
-    requests = []
-    response = None
-    try:
-        while True:
-            request = coroutine.send(response)
-            requests.append(request)
-            if data.is_network_request(request):
-                response = (network_fn, params)
-            else:
-                response = predict(request)
-    except StopIteration as stop:
-        return stop.value, requests
-
-
 def _act(agent, **drive_kwargs):
     """agent.act in its env's current state.
 
     Returns:
         ((action, agent_info), the prediction requests it made).
     """
-    result, requests = _drive(agents.maybe_coroutine(agent.act(None)),
-                              **drive_kwargs)
-    return result, [request for request in requests
-                    if not data.is_network_request(request)]
+    result, requests = drive(agent.act(None), **drive_kwargs)
+    return result, prediction_requests(requests)
 
 
 def _cartpole(state=None, seed=0):
@@ -113,13 +87,13 @@ def test_shooting_agent_asks_for_the_network_and_plays_an_episode():
     agent = agents.ShootingAgent(n_rollouts=16, rollout_time_limit=20,
                                  n_envs=4)
     agent.seed(0)
-    episode, requests = _drive(agent.solve(env, time_limit=60))
+    episode, requests = drive(agent.solve(env, time_limit=60))
     assert len(requests) == 60
     assert all(data.is_network_request(request) for request in requests)
     assert len(episode) == 60 and episode.truncated
     info = episode.transition_batch.agent_info
     assert info['action_scores'].shape == (60, 2)
-    assert np.all(info['rollout_steps'] >= 16)
+    assert np.all(info['model_steps'] >= 16)
     agent.close()
 
 
@@ -131,15 +105,38 @@ def test_shooting_act_restores_root_state():
     state = env.clone_state()
     (action, info), _ = _act(agent)
     assert env.clone_state() == state
-    assert action in (0, 1) and info['rollout_steps'] > 0
+    assert action in (0, 1) and info['model_steps'] > 0
     agent.close()
+
+
+@pytest.mark.parametrize('agent_class', [agents.RandomAgent,
+                                         _GREEDY_SOFTMAX])
+def test_default_rollouts_equal_those_of_a_configured_local_stepper(
+        agent_class):
+    def play(batch_stepper_class):
+        agent = agents.ShootingAgent(
+            n_rollouts=8, rollout_time_limit=6, n_envs=4,
+            agent_class=agent_class, batch_stepper_class=batch_stepper_class)
+        agent.seed(3)
+        episode, _ = drive(agent.solve(_cartpole(seed=3), time_limit=10),
+                            network_fn=_ScriptedPolicy, params=1,
+                            predict=_ScriptedPolicy().predict)
+        agent.close()
+        return episode.transition_batch
+
+    default, configured = play(None), play(batch_steppers.LocalBatchStepper)
+    np.testing.assert_array_equal(default.action, configured.action)
+    np.testing.assert_array_equal(default.agent_info['action_scores'],
+                                  configured.agent_info['action_scores'])
+    np.testing.assert_array_equal(default.agent_info['model_steps'],
+                                  configured.agent_info['model_steps'])
 
 
 def test_shooting_through_a_batch_stepper_beats_random():
     def mean_length(agent_fn):
         stepper = batch_steppers.LocalBatchStepper(
             envs.CartPole, agent_fn,
-            _dummy_network_fn, n_envs=4, seed=0)
+            dummy_network_fn, n_envs=4, seed=0)
         episodes = stepper.run_episode_batch(None, time_limit=100)
         stepper.close()
         return np.mean([len(episode) for episode in episodes])
@@ -244,7 +241,7 @@ def test_bootstrapping_asks_for_open_rollouts_values_in_one_request():
     # Rewards are 1 per step: the returns sum to the rollout steps, and only
     # rollouts that did not terminate get the value 100 added.
     assert info['value'] == pytest.approx(
-        (info['rollout_steps'] + 100.0 * n_open) / 16)
+        (info['model_steps'] + 100.0 * n_open) / 16)
     agent.close()
 
 
@@ -256,7 +253,7 @@ def _check_plans_within_bounds_and_restores(agent, env, n_steps=5):
     agent.seed(0)
     observation = env.restore_state(env.clone_state())
     agent.reset(env, observation)
-    total_rollout_steps = 0
+    total_model_steps = 0
     for _ in range(n_steps):
         state = env.clone_state()
         (action, info), predictions = _act(agent)
@@ -264,9 +261,9 @@ def _check_plans_within_bounds_and_restores(agent, env, n_steps=5):
         assert action.shape == (1,) and action.dtype == np.float32
         assert env.action_space.contains(action)
         assert np.isfinite(info['value'])
-        total_rollout_steps += info['rollout_steps']
+        total_model_steps += info['model_steps']
         env.step(action)
-    return total_rollout_steps
+    return total_model_steps
 
 
 def test_random_shooting_in_box_spaces_stays_in_bounds_and_restores():

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import stochastic_mcts_helpers as helpers
+from coroutine_driver import drive
 from alpacka import agents
 from alpacka import batch_steppers
 from alpacka import data
@@ -29,12 +30,8 @@ CONFIG = os.path.join(REPO_ROOT, 'alpacka', 'configs',
 
 def _finish(coroutine, network=None):
     """Runs a coroutine to its end, answering requests with network."""
-    try:
-        request = next(coroutine)
-        while True:
-            request = coroutine.send(network.predict(request))
-    except StopIteration as stop:
-        return stop.value
+    return drive(coroutine,
+                 predict=None if network is None else network.predict)[0]
 
 
 def _act(agent, env, seed=0, network=None):
@@ -404,6 +401,41 @@ def test_plays_frozen_lake_through_the_gym_adapter():
     assert len(episode) >= 1
     assert isinstance(episode, data.Episode)
 
+    # Planning through the adapter leaves the real env's randomness alone:
+    # a fresh env, seeded alike, replays the episode from its actions.
+    batch = episode.transition_batch
+    twin = envs.GymEnv(env_id='FrozenLake-v1', is_slippery=True)
+    twin.reset(seed=0)
+    observation, _ = twin.reset()
+    assert batch.observation[0] == observation
+    for action, reward, next_observation in zip(batch.action, batch.reward,
+                                                batch.next_observation):
+        observation, twin_reward, terminated, _, _ = twin.step(int(action))
+        assert (observation, twin_reward) == (next_observation, reward)
+    assert bool(batch.terminated[-1]) == terminated
+    # Returns of 0/1 rewards: the search's Q and V stay within [0, 1].
+    assert np.all((batch.agent_info['qualities'] >= 0) &
+                  (batch.agent_info['qualities'] <= 1))
+    np.testing.assert_allclose(batch.agent_info['action_histogram'].sum(
+        axis=1), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_reaches_the_goal_of_a_non_slippery_frozen_lake(seed):
+    # With one outcome per action the search sees where the holes are: it
+    # walks to the goal (the shortest path is 6 steps) without falling in.
+    env = envs.GymEnv(env_id='FrozenLake-v1', is_slippery=False)
+    env.reset(seed=seed)
+    agent = _agent(seed, n_passes=30, discount=0.95,
+                   leaf_rater=functools.partial(leaf_raters.RolloutLeafRater,
+                                                n_rollouts=4,
+                                                rollout_time_limit=20))
+    episode = _finish(agent.solve(env, time_limit=12))
+    assert episode.return_ == 1.0
+    assert 6 <= len(episode) <= 12
+    assert episode.transition_batch.terminated[-1]
+    assert int(episode.transition_batch.next_observation[-1]) == 15  # Goal.
+
 
 # ---------------------------------------------------------------------------
 # The example config, end to end.
@@ -423,3 +455,17 @@ def test_example_config_runs_from_the_command_line(tmp_path):
         names = {json.loads(line)['name'] for line in file}
     assert {'episode/return_mean', 'agent/value_mean',
             'agent/model_steps_per_step'} <= names
+
+
+def test_nan_estimates_select_the_first_action():
+    # A network that answers NaN makes every selection score NaN; the search
+    # then steps the first action, as it always did: after the root's
+    # expansion both simulations take action 0 (n = 3 and 1).
+    env = helpers.chain_env()
+    network = helpers.CountingNetwork(
+        leaf_raters.QualityNetworkLeafRater().network_signature(
+            env.observation_space, env.action_space), {'': np.nan})
+    agent = _agent(n_passes=3, leaf_rater=leaf_raters.QualityNetworkLeafRater)
+    action, info = _act(agent, env, network=network)
+    np.testing.assert_array_equal(info['action_histogram'], [0.75, 0.25])
+    assert action == 0

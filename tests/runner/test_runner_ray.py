@@ -45,7 +45,7 @@ def test_ray_stepper_runs_the_same_episodes_as_the_local_one(ray_cluster,
                   '@alpacka.batch_steppers.RayBatchStepper',
                   'RayBatchStepper.n_workers = 2')
     assert on_ray == local
-    assert on_ray['agent/rollout_steps_per_step'] >= 6  # Gin reached workers.
+    assert on_ray['agent/model_steps_per_step'] >= 6  # Gin reached workers.
 
 
 def test_ray_stepper_nested_in_shooting_agent(ray_cluster, tmp_path):

@@ -15,8 +15,7 @@ from deterministic_mcts_helpers import (CAGE, CORRIDOR, DIAMOND, TRAP,
 from alpacka import agents
 from alpacka import batch_steppers
 from alpacka import envs
-from alpacka.agents import gumbel
-from alpacka.agents import mcts_tree
+from alpacka.agents import search_graph
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -205,7 +204,7 @@ def test_unreachable_nodes_are_dropped_when_the_table_grows():
     graph = agent.graph
     graph.min_prune_size = 4096
     graph.clear()
-    nodes = [mcts_tree.Node(index) for index in range(5000)]
+    nodes = [search_graph.Node(index) for index in range(5000)]
     graph.nodes = {node.state: node for node in nodes}
     assert graph.reroot(7) is nodes[7]
     assert list(graph.nodes) == [7]
@@ -374,52 +373,6 @@ def test_puct_with_the_same_budget_follows_the_misleading_prior():
     assert _act(agent, env, network)[0] == 1 - TRAP_BEST_ACTION
 
 
-def test_gumbel_top_k_samples_without_replacement():
-    logits = np.log(np.array([0.5, 0.3, 0.2, 1e-9]))
-    rng = np.random.default_rng(0)
-    counts = np.zeros(4)
-    for _ in range(2000):
-        chosen = gumbel.gumbel_top_k(logits, rng.gumbel(size=4), 2)
-        assert len(set(chosen)) == 2
-        counts[chosen[0]] += 1
-    np.testing.assert_allclose(counts / counts.sum(), [0.5, 0.3, 0.2, 0.0],
-                               atol=0.04)
-    assert gumbel.gumbel_top_k(np.array([0.0, -np.inf, 1.0]), np.zeros(3),
-                               3) == [2, 0]
-
-
-def test_sequential_halving_schedule():
-    scores = np.array([0.0, 3.0, 1.0, 2.0])
-    halving = gumbel.SequentialHalving([0, 1, 2, 3], 16, lambda: scores)
-    schedule = list(halving)
-    assert len(schedule) == 16
-    # Phase 1: 2 visits to each of the 4; phase 2: 4 to each of the best 2.
-    assert sorted(schedule[:8]) == [0, 0, 1, 1, 2, 2, 3, 3]
-    assert sorted(schedule[8:]) == [1] * 4 + [3] * 4
-    assert halving.remaining == [1, 3]
-    # A budget smaller than the considered actions visits the best-ranked.
-    assert list(gumbel.SequentialHalving([2, 0, 1], 2, lambda: scores)) == [2, 0]
-
-
-def test_completed_q_sigma_and_improved_policy():
-    qualities = np.array([1.0, 5.0, 0.0])
-    visits = np.array([2.0, 6.0, 0.0])
-    completed = gumbel.completed_q(qualities, visits, value=3.0)
-    np.testing.assert_array_equal(completed, [1.0, 5.0, 3.0])
-    rescaled = gumbel.rescale(completed)
-    np.testing.assert_allclose(rescaled, [0.0, 1.0, 0.5])
-    sigma = gumbel.sigma(rescaled, visits, visit_offset=50, value_scale=0.1)
-    np.testing.assert_allclose(sigma, [0.0, 5.6, 2.8])
-    logits = np.log(np.array([0.5, 0.25, 0.25]))
-    policy = gumbel.improved_policy(logits, sigma)
-    expected = np.exp(logits + sigma) / np.exp(logits + sigma).sum()
-    np.testing.assert_allclose(policy, expected)
-    np.testing.assert_array_equal(gumbel.rescale(np.ones(3)), np.zeros(3))
-    # Wider bounds (the search graph's) keep small differences small.
-    np.testing.assert_allclose(gumbel.rescale(completed, -5.0, 15.0),
-                               [0.3, 0.5, 0.4])
-
-
 # -- agent_info, signature and the backup. ------------------------------------
 
 def test_agent_info_shapes_and_sums_on_cartpole():
@@ -436,9 +389,9 @@ def test_agent_info_shapes_and_sums_on_cartpole():
     np.testing.assert_allclose(info['action_histogram'].sum(axis=1), 1.0,
                                rtol=1e-6)
     assert info['qualities'].shape == (7, 2)
-    assert np.all(info['simulated_steps'] > 0)
+    assert np.all(info['model_steps'] > 0)
     metrics = agent.compute_metrics([episode])
-    assert metrics['simulated_steps'] == info['simulated_steps'].sum()
+    assert metrics['model_steps'] == info['model_steps'].sum()
 
 
 def test_network_signature():
@@ -454,9 +407,9 @@ def test_network_signature():
 
 
 def test_backup_averages_discounted_returns():
-    graph = mcts_tree.SearchGraph(discount=0.5, exploration_weight=1.0,
+    graph = search_graph.SearchGraph(discount=0.5, exploration_weight=1.0,
                                   dead_end_value=0.0, avoid_loops=True)
-    root, middle, leaf = (mcts_tree.Node(name) for name in 'abc')
+    root, middle, leaf = (search_graph.Node(name) for name in 'abc')
     graph.backup([root, middle, leaf], [1.0, 2.0], value=4.0)
     # G(leaf) = 4, G(middle) = 2 + 0.5 * 4 = 4, G(root) = 1 + 0.5 * 4 = 3.
     assert (leaf.value, middle.value, root.value) == (4.0, 4.0, 3.0)
@@ -527,4 +480,17 @@ def test_runner_trains_a_network_on_mcts_targets(tmp_path):
     losses = {r['step']: r['value'] for r in records
               if r['name'] == 'train/loss'}
     assert sorted(losses) == [0, 1] and all(np.isfinite(list(losses.values())))
-    assert any(r['name'] == 'agent/simulated_steps' for r in records)
+    assert any(r['name'] == 'agent/model_steps' for r in records)
+
+
+def test_old_module_paths_still_import():
+    # pylint: disable=import-outside-toplevel
+    from alpacka.agents import gumbel
+    from alpacka.agents import mcts
+    from alpacka.agents import mcts_tree
+    from alpacka.agents import selection
+    assert mcts.DeterministicMCTSAgent is agents.DeterministicMCTSAgent
+    assert gumbel.rescale is selection.minmax_rescale
+    assert gumbel.SequentialHalving is selection.SequentialHalving
+    assert mcts_tree.SearchGraph is search_graph.SearchGraph
+    assert mcts_tree.Node is search_graph.Node

@@ -1,4 +1,8 @@
-"""Helpers for gymnasium spaces."""
+"""Helpers for gymnasium spaces: signatures, action counts, fast sampling.
+
+Moved here from alpacka.utils.spaces: utils holds no RL, and these read
+environments' spaces and name their data signatures.
+"""
 
 import gymnasium
 import numpy as np

@@ -1,0 +1,450 @@
+"""DeterministicMCTSAgent: AlphaZero-style MCTS with a perfect model.
+
+At every step the agent searches from the env's current state, using the env
+itself as the model (``clone_state`` / ``restore_state``), then acts. One
+simulation:
+
+1. select: walk the search graph from the root by PUCT (or UCT without a
+   policy network, or Gumbel sequential halving at the root) down to a node
+   that is not expanded yet, or is terminal, or has no admissible action;
+2. expand: step every action once from that node's state, creating (or, for
+   states already in the graph, finding) its children, and evaluate all new
+   children in ONE network request ``[n_new_children, *observation_shape]``
+   (the value head gives V, the policy head the children's priors);
+3. back up ``max_a Q(leaf, a)`` (``Q = r + discount * V(child)``) along the
+   path (``search_graph.SearchGraph.backup``: the one place statistics change).
+
+Because requests are yielded, LocalBatchStepper answers the requests of all
+its agents in one ``predict`` per round. With no network (``use_policy`` and
+``use_value_network`` both False) the search yields nothing and leaves are
+worth 0: plain MCTS on the perfect model.
+
+The graph and its statistics are in ``search_graph.py``; the selection rules
+(PUCT, UCT, Gumbel, temperature and tie-break) in ``selection.py``.
+"""
+
+import itertools
+from typing import Any, Callable, Dict, Iterable, List, Optional
+
+import gin
+import gymnasium
+import numpy as np
+
+from alpacka import data
+from alpacka.agents import base
+from alpacka.agents import core
+from alpacka.agents import search_graph
+from alpacka.agents import selection
+from alpacka.envs import spaces
+
+ROOT_SELECTIONS = ('puct', 'gumbel')
+GUMBEL_Q_BOUNDS = ('graph', 'root')
+
+
+@gin.configurable(module='alpacka.agents')
+class DeterministicMCTSAgent(base.OnlineAgent):
+    """Monte Carlo tree search on a deterministic env used as its own model.
+
+    The env must implement ``clone_state`` / ``restore_state`` with hashable
+    states; after ``act`` it is left exactly in the state it was in before.
+
+    Args:
+        n_passes: Simulations per move (a simulation expands at most one node
+            by stepping each of its actions once). Expanding a fresh root
+            counts as one of them.
+        discount: Per-step discount (gamma) of the returns the search
+            estimates.
+        exploration_weight: c, the weight of the exploration term on the
+            min-max Q scale (see alpacka.agents.selection): PUCT
+            ``Q' + c * P(a) * sqrt(N(s)) / (1 + N(s, a))``, or UCT
+            ``Q' + c * sqrt(ln N(s) / (1 + N(s, a)))``, where
+            ``Q' = (Q - q_min) / (q_max - q_min)`` is Q rescaled to [0, 1] by
+            the smallest and largest Q seen in the episode's search, so c does
+            not depend on the reward scale.
+        use_policy: Use the network's policy head (logits) as PUCT priors.
+            If False there are no priors and selection is UCT.
+        use_value_network: Evaluate new nodes with the network's value head.
+            If False, leaves are worth 0 ("zero-value leaves"); with
+            use_policy also False the agent needs no network and never yields
+            a request.
+        dead_end_value: The value of a node none of whose actions may be
+            taken because each leads back onto the current search path.
+        avoid_loops: Do not take, in the search, an action that leads back to
+            a state already on the current path (and do not count such an
+            action's child in the root's visit distribution).
+        reuse_tree: Keep the part of the graph below the chosen action for
+            the next move (its statistics included).
+        root_dirichlet_alpha: Concentration of the Dirichlet noise mixed into
+            the root's priors in training (PUCT with a policy only).
+        root_exploration_fraction: Weight of that noise:
+            ``P = (1 - fraction) * P + fraction * Dirichlet(alpha)``; 0 turns
+            it off. Never applied when ``self.evaluation``.
+        temperature: In training the action is drawn with probability
+            proportional to ``N(root, a) ** (1 / temperature)``; 0 (or
+            ``self.evaluation``) takes the most visited action (ties: the
+            best Q, then at random). Can be
+            annealed with ``parameter_schedules={'temperature': fn(epoch)}``.
+        root_selection: 'puct' (AlphaZero) or 'gumbel' (Danihelka et al.
+            2022: Gumbel-top-k plus sequential halving at the root; see
+            selection.py). With 'gumbel' the action is
+            ``argmax g + logits + sigma(q)`` over the finalists (g = 0 in
+            evaluation), the policy target is
+            ``softmax(logits + sigma(completed_q))``, and Dirichlet noise and
+            temperature are not used. Below the root, selection stays PUCT
+            (UCT without a policy). With n_leaves_per_request > 1 a halving
+            may rank the actions before the last few simulations of its
+            phase are backed up.
+        max_num_considered_actions: Gumbel: actions sampled at the root.
+        gumbel_visit_offset: Gumbel: c_visit in
+            ``sigma(q) = (c_visit + max_b N(b)) * c_scale * q`` (q rescaled
+            to [0, 1] over the root's actions).
+        gumbel_value_scale: Gumbel: c_scale in sigma. The larger, the more
+            the choice and the policy target follow the search's Q over the
+            prior (default 0.1, the value mctx uses by default).
+        gumbel_q_bounds: Gumbel: how Q is rescaled to [0, 1] for sigma:
+            'root' by the min and max of the root's completed Q values (as in
+            mctx; with 2 actions any difference then becomes 0 vs 1), 'graph'
+            by the Q bounds of the whole search graph (as PUCT does), so
+            small differences stay small.
+        n_leaves_per_request: Leaves selected, expanded and evaluated
+            together, in one network request (each selected path gets a
+            virtual visit so that the next selection tends elsewhere). More
+            leaves per request mean fewer network calls, at some cost in
+            search quality per simulation; 1 is plain sequential MCTS.
+        parameter_schedules: See Agent.
+
+    agent_info per step:
+        value: The root's value estimate V(root) after the search (float).
+        action_histogram: [n_actions] float32 summing to 1: the visit
+            distribution of the root's children (PUCT), or the improved
+            policy (Gumbel). The policy target.
+        qualities: [n_actions] float32, Q(root, a).
+        model_steps: Env steps the search took on the model (int).
+    """
+
+    def __init__(self, n_passes: int = 50,
+                 discount: float = 0.99,
+                 exploration_weight: float = 1.0,
+                 use_policy: bool = True,
+                 use_value_network: bool = True,
+                 dead_end_value: float = 0.0,
+                 avoid_loops: bool = True,
+                 reuse_tree: bool = True,
+                 root_dirichlet_alpha: float = 0.3,
+                 root_exploration_fraction: float = 0.25,
+                 temperature: float = 1.0,
+                 root_selection: str = 'puct',
+                 max_num_considered_actions: int = 16,
+                 gumbel_visit_offset: float = 50.0,
+                 gumbel_value_scale: float = 0.1,
+                 gumbel_q_bounds: str = 'graph',
+                 n_leaves_per_request: int = 1,
+                 parameter_schedules: Optional[Dict[str, Callable]] = None):
+        super().__init__(parameter_schedules)
+        base.check_at_least_one(
+            'DeterministicMCTSAgent', n_passes=n_passes,
+            n_leaves_per_request=n_leaves_per_request,
+            max_num_considered_actions=max_num_considered_actions)
+        for name, value, choices in (
+                ('root_selection', root_selection, ROOT_SELECTIONS),
+                ('gumbel_q_bounds', gumbel_q_bounds, GUMBEL_Q_BOUNDS)):
+            if value not in choices:
+                raise ValueError(f'DeterministicMCTSAgent.{name} must be one '
+                                 f'of {choices}, got {value!r}.')
+        self.n_passes = n_passes
+        self.use_policy = use_policy
+        self.use_value_network = use_value_network
+        self.reuse_tree = reuse_tree
+        self.root_dirichlet_alpha = root_dirichlet_alpha
+        self.root_exploration_fraction = root_exploration_fraction
+        self.temperature = temperature
+        self.root_selection = root_selection
+        self.max_num_considered_actions = max_num_considered_actions
+        self.gumbel_visit_offset = gumbel_visit_offset
+        self.gumbel_value_scale = gumbel_value_scale
+        self.gumbel_q_bounds = gumbel_q_bounds
+        self.n_leaves_per_request = n_leaves_per_request
+        self._graph = search_graph.SearchGraph(discount, exploration_weight,
+                                            dead_end_value, avoid_loops)
+        self._env = None
+        self._actions: List[Any] = []
+        self._model_steps = 0
+        self._root_prior: Optional[List[float]] = None
+
+    # -- Public helpers. -------------------------------------------------
+
+    @property
+    def graph(self) -> search_graph.SearchGraph:
+        """The search graph (for inspection and tests)."""
+        return self._graph
+
+    @property
+    def root_prior(self) -> Optional[List[float]]:
+        """The root priors used by the last PUCT search (noise included)."""
+        return self._root_prior
+
+    def network_signature(self, observation_space: gymnasium.Space,
+                          action_space: gymnasium.Space
+                          ) -> Optional[data.NetworkSignature]:
+        """Observation -> value [1] (and policy logits [n_actions])."""
+        n_actions = spaces.n_actions(action_space)
+        if not (self.use_policy or self.use_value_network):
+            return None
+        value = data.TensorSignature(shape=(1,), dtype=np.float32)
+        output = value
+        if self.use_policy:
+            output = {'value': value,
+                      'policy': data.TensorSignature(shape=(n_actions,),
+                                                     dtype=np.float32)}
+        return data.NetworkSignature(input=spaces.signature(observation_space),
+                                     output=output)
+
+    # -- The protocol. ---------------------------------------------------
+
+    def reset(self, env: gymnasium.Env, observation: Any) -> None:
+        super().reset(env, observation)
+        space = env.action_space
+        n_actions = spaces.n_actions(space)
+        self._env = env
+        self._actions = [int(space.start) + index for index in range(n_actions)]
+        self._graph.clear()
+
+    def act(self, observation: Any) -> base.Coroutine:
+        env = self._env
+        graph = self._graph
+        root_state = env.clone_state()
+        root = graph.reroot(root_state) if self.reuse_tree else None
+        if root is None:
+            graph.clear()
+            root = search_graph.Node(root_state)
+            graph.nodes[root_state] = root
+        self._model_steps = 0
+        n_simulations = self.n_passes
+        if root.children is None:
+            # The first simulation expands (and evaluates) the root.
+            yield from self._simulate(root, observation, (None,))
+            n_simulations -= 1
+
+        if self.root_selection == 'gumbel':
+            action_index, histogram = yield from self._gumbel_search(
+                root, observation, n_simulations)
+        else:
+            action_index, histogram = yield from self._puct_search(
+                root, observation, n_simulations)
+        env.restore_state(root_state)
+
+        return self._actions[action_index], {
+            'value': float(root.value),
+            'action_histogram': histogram.astype(np.float32),
+            'qualities': np.asarray(graph.qualities(root), np.float32),
+            'model_steps': self._model_steps,
+        }
+
+    # -- Simulations. ----------------------------------------------------
+
+    @property
+    def _needs_network(self) -> bool:
+        return self.use_policy or self.use_value_network
+
+    def _simulate(self, root: search_graph.Node, root_observation: Any,
+                  first_actions: Iterable[Optional[int]],
+                  root_prior: Optional[List[float]] = None
+                  ) -> base.Coroutine:
+        """Runs one simulation per element of first_actions.
+
+        Simulations run n_leaves_per_request at a time: select that many
+        leaves (each path gets a virtual visit, so the next selection tends
+        elsewhere), expand them all, evaluate every new node in one request,
+        then back each path up.
+
+        Args:
+            root: The search root.
+            root_observation: Its observation (for evaluating a fresh root).
+            first_actions: Per simulation, the action forced at the root, or
+                None to select it by the rule.
+            root_prior: Root priors for PUCT (with exploration noise).
+        """
+        graph = self._graph
+        first_actions = iter(first_actions)
+        n_leaves = self.n_leaves_per_request
+        virtual = n_leaves > 1
+        while True:
+            paths = []
+            n_taken = 0
+            for first_action in itertools.islice(first_actions, n_leaves):
+                n_taken += 1
+                nodes, rewards, value = graph.select(root, first_action,
+                                                     root_prior)
+                if value is None:
+                    paths.append((nodes, rewards))
+                    if virtual:
+                        graph.add_visits(nodes, 1)
+                else:  # A terminal node or a dead end: nothing to expand.
+                    graph.backup(nodes, rewards, value)
+
+            new_nodes, observations = [], []
+            for nodes, _ in paths:
+                leaf = nodes[-1]
+                if leaf.children is None:  # Twice selected, expanded once.
+                    self._expand(leaf, new_nodes, observations)
+                    if leaf.prior is None and self.use_policy:
+                        # A fresh root: evaluated with its children.
+                        new_nodes.append(leaf)
+                        observations.append(root_observation)
+            if new_nodes and self._needs_network:
+                predictions = yield np.asarray(observations)
+                self._evaluate(new_nodes, predictions)
+
+            for nodes, rewards in paths:
+                if virtual:
+                    graph.add_visits(nodes, -1)
+                graph.backup(nodes, rewards, graph.leaf_value(nodes[-1], nodes))
+            if n_taken < n_leaves:
+                return
+
+    def _expand(self, leaf: search_graph.Node, new_nodes: list,
+                observations: list) -> None:
+        """Steps every action from leaf's state and links the children.
+
+        Appends the new non-terminal children that need a network evaluation
+        to new_nodes and their observations to observations (nothing without
+        a network).
+        """
+        env = self._env
+        restore, step, clone = env.restore_state, env.step, env.clone_state
+        nodes = self._graph.nodes
+        evaluate = self._needs_network
+        state = leaf.state
+        children, rewards = [], []
+        for action in self._actions:
+            restore(state)
+            observation, reward, terminated, truncated, _ = step(action)
+            child_state = clone()
+            child = nodes.get(child_state)
+            if child is None:
+                child = search_graph.Node(child_state, terminated or truncated)
+                nodes[child_state] = child
+                if evaluate and not terminated:
+                    new_nodes.append(child)
+                    observations.append(observation)
+            children.append(child)
+            rewards.append(float(reward))
+        leaf.children = children
+        leaf.rewards = rewards
+        self._model_steps += len(children)
+
+    def _evaluate(self, nodes: List[search_graph.Node], predictions: Any) -> None:
+        """Sets the nodes' value (and prior) from the network's predictions.
+
+        Args:
+            nodes: B nodes.
+            predictions: {'value': [B, 1], 'policy': [B, n_actions]} with a
+                policy, else [B, 1].
+        """
+        if self.use_policy:
+            values = predictions['value']
+            # Plain floats: for a few actions, faster than numpy calls.
+            for node, logits in zip(nodes, predictions['policy'].tolist()):
+                weights = core.softmax_weights(logits)
+                total = sum(weights)
+                node.prior = [weight / total for weight in weights]
+        else:
+            values = predictions
+        if self.use_value_network:
+            for node, value in zip(nodes, np.reshape(values, -1).tolist()):
+                node.value = value
+
+    # -- Root selection rules. -------------------------------------------
+
+    def _root_visits(self, root: search_graph.Node) -> np.ndarray:
+        """N(root, a): [n_actions]; 0 for actions that loop back to the root."""
+        avoid_loops = self._graph.avoid_loops
+        return np.array([0.0 if avoid_loops and child is root else child.count
+                         for child in root.children])
+
+    def _puct_search(self, root: search_graph.Node, observation: Any,
+                     n_simulations: int) -> base.Coroutine:
+        """PUCT at the root; returns (action index, visit distribution)."""
+        prior = root.prior
+        if (prior is not None and not self.evaluation
+                and self.root_exploration_fraction > 0):
+            fraction = self.root_exploration_fraction
+            noise = self._rng.dirichlet([self.root_dirichlet_alpha] * len(prior))
+            prior = ((1 - fraction) * np.asarray(prior) +
+                     fraction * noise).tolist()
+        self._root_prior = prior
+        yield from self._simulate(root, observation,
+                                  itertools.repeat(None, n_simulations),
+                                  root_prior=prior)
+
+        visits = self._root_visits(root)
+        qualities = np.asarray(self._graph.qualities(root))
+        if visits.sum() == 0:
+            # No child was visited (n_passes == 1): act on the one-step Q.
+            admissible = np.array([not (self._graph.avoid_loops and child is root)
+                                   for child in root.children])
+            if not admissible.any():
+                admissible[:] = True
+            visits = admissible.astype(np.float64)
+            scores = np.where(admissible, qualities, -np.inf)
+        else:
+            scores = visits
+        histogram = visits / visits.sum()
+        if self.evaluation or self.temperature == 0:
+            return selection.argmax_tie_break(scores, qualities,
+                                              self._rng), histogram
+        return selection.choose_action(visits, qualities, self.temperature,
+                                       self._rng), histogram
+
+    def _gumbel_search(self, root: search_graph.Node, observation: Any,
+                       n_simulations: int) -> base.Coroutine:
+        """Gumbel root selection; returns (action index, improved policy)."""
+        n_actions = len(self._actions)
+        with np.errstate(divide='ignore'):
+            logits = (np.log(np.asarray(root.prior)) if root.prior is not None
+                      else np.zeros(n_actions))
+        if self._graph.avoid_loops:
+            loops = np.array([child is root for child in root.children])
+            if not loops.all():
+                logits = np.where(loops, -np.inf, logits)
+        noise = (np.zeros(n_actions) if self.evaluation
+                 else self._rng.gumbel(size=n_actions))
+
+        def sigma_q() -> np.ndarray:
+            visits = self._root_visits(root)
+            completed = selection.completed_q(
+                np.asarray(self._graph.qualities(root)), visits, root.value)
+            if self.gumbel_q_bounds == 'graph':
+                rescaled = selection.minmax_rescale(completed, self._graph.q_min,
+                                          self._graph.q_max)
+            else:
+                rescaled = selection.minmax_rescale(completed)
+            return selection.sigma(rescaled, visits, self.gumbel_visit_offset,
+                                self.gumbel_value_scale)
+
+        considered = selection.gumbel_top_k(
+            logits, noise, min(self.max_num_considered_actions, n_actions))
+        halving = selection.SequentialHalving(
+            considered, n_simulations, lambda: noise + logits + sigma_q())
+        yield from self._simulate(root, observation, halving)
+
+        sigma = sigma_q()
+        scores = noise + logits + sigma
+        return (selection.gumbel_final_action(halving.remaining, scores),
+                selection.improved_policy(logits, sigma))
+
+    # -- Metrics. ----------------------------------------------------------
+
+    @staticmethod
+    def compute_metrics(episodes: List[data.Episode]) -> Dict[str, float]:
+        infos = [episode.transition_batch.agent_info for episode in episodes]
+        values = np.concatenate([info['value'] for info in infos])
+        steps = np.concatenate([info['model_steps'] for info in infos])
+        histograms = np.concatenate([info['action_histogram']
+                                     for info in infos])
+        with np.errstate(divide='ignore', invalid='ignore'):
+            entropy = -np.nansum(histograms * np.log(histograms), axis=-1)
+        return {'value_mean': float(values.mean()),
+                'model_steps': float(steps.sum()),
+                'model_steps_per_step': float(steps.mean()),
+                'action_histogram_entropy_mean': float(entropy.mean())}
