@@ -1,7 +1,6 @@
 """Tests of DeterministicMCTSAgent on small trees with known answers."""
 
 import functools
-import json
 import os
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from deterministic_mcts_helpers import (CAGE, CORRIDOR, DIAMOND, TRAP,
 from alpacka import agents
 from alpacka import batch_steppers
 from alpacka import envs
+from alpacka import metric_logging
 from alpacka.agents import search_graph
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -475,12 +475,10 @@ def test_runner_trains_a_network_on_mcts_targets(tmp_path):
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
         check=False, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3'))
     assert result.returncode == 0, result.stderr
-    with open(output_dir / 'metrics.jsonl', encoding='utf-8') as metrics:
-        records = [json.loads(line) for line in metrics]
-    losses = {r['step']: r['value'] for r in records
-              if r['name'] == 'train/loss'}
+    series = metric_logging.read_series(str(output_dir), strict=True)
+    losses = series['train/loss']
     assert sorted(losses) == [0, 1] and all(np.isfinite(list(losses.values())))
-    assert any(r['name'] == 'agent/model_steps' for r in records)
+    assert 'agent/model_steps' in series
 
 
 def test_old_module_paths_still_import():

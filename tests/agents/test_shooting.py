@@ -17,6 +17,7 @@ from alpacka import data
 from alpacka import envs
 from alpacka import networks
 from alpacka.agents import shooting
+from alpacka.utils import run_directory
 
 CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), 'alpacka', 'configs')
@@ -411,5 +412,6 @@ def test_config_runs_from_the_command_line(tmp_path, config, bindings):
     assert result.returncode == 0, result.stderr
     assert 'episode/return_mean' in result.stdout
     assert 'agent/value_mean' in result.stdout
-    assert 'Runner.episode_time_limit = 5' in (
-        tmp_path / 'config.gin').read_text()
+    with open(run_directory.config_path(str(tmp_path)),
+              encoding='utf-8') as config_file:
+        assert 'Runner.episode_time_limit = 5' in config_file.read()

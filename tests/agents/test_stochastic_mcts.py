@@ -2,7 +2,6 @@
 NoisyCartPole, on tiny MDPs whose action values are known."""
 
 import functools
-import json
 import os
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from alpacka import agents
 from alpacka import batch_steppers
 from alpacka import data
 from alpacka import envs
+from alpacka import metric_logging
 from alpacka.agents import leaf_raters
 from alpacka.agents import sampled_model
 from alpacka.agents import stochastic_mcts
@@ -451,8 +451,7 @@ def test_example_config_runs_from_the_command_line(tmp_path):
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
         check=False, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3'))
     assert result.returncode == 0, result.stderr
-    with open(tmp_path / 'out' / 'metrics.jsonl', encoding='utf-8') as file:
-        names = {json.loads(line)['name'] for line in file}
+    names = set(metric_logging.read_series(str(tmp_path / 'out'), strict=True))
     assert {'episode/return_mean', 'agent/value_mean',
             'agent/model_steps_per_step'} <= names
 
