@@ -18,9 +18,8 @@ class InProcessEpisodes:
     """n_envs env-agent pairs in this process, with one request handler.
 
     Env i of a seeded batch is seeded as env ``first_env_index + i`` of the
-    whole batch: ``env.reset(seed=derive_seed(seed, index, 0))``, its action
-    space with ``derive_seed(seed, index, 1)``, its agent with
-    ``derive_seed(seed, index, 2)``.
+    whole batch: its reset, its action space and its agent each get
+    ``derive_seed(seed, index, k)`` with k from ``seeding.FromStepperSeed``.
 
     Args:
         env_class: Zero-argument callable making an env.
@@ -46,9 +45,12 @@ class InProcessEpisodes:
         if seed is not None:
             for index, (env, agent) in enumerate(zip(self.envs, self.agents),
                                                  start=first_env_index):
-                env.reset(seed=seeding.derive_seed(seed, index, 0))
-                env.action_space.seed(seeding.derive_seed(seed, index, 1))
-                agent.seed(seeding.derive_seed(seed, index, 2))
+                env.reset(seed=seeding.derive_seed(
+                    seed, index, seeding.FromStepperSeed.ENV_RESET))
+                env.action_space.seed(seeding.derive_seed(
+                    seed, index, seeding.FromStepperSeed.ACTION_SPACE))
+                agent.seed(seeding.derive_seed(
+                    seed, index, seeding.FromStepperSeed.AGENT))
         self.request_handler = requests.RequestHandler(network_fn)
 
     def run_episodes(self, params: Any,

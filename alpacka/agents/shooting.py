@@ -263,7 +263,8 @@ class ShootingAgent(base.OnlineAgent):
             if self._bootstrap:
                 network_fn = functools.partial(_PolicyHead, network_fn)
             env_class = functools.partial(_copy_env, self._env)
-            seed = seeding.derive_seed(self._seed, 1)
+            seed = seeding.derive_seed(
+                self._seed, seeding.FromAgentSeed.SHOOTING_ROLLOUTS)
             if self._batch_stepper_class is None:
                 self._batch_stepper = in_process.InProcessEpisodes(
                     env_class, self._agent_class, network_fn, self._n_envs,

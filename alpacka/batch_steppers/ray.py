@@ -147,7 +147,8 @@ class _Worker:
         gin_config_lib.parse_in_worker(gin_config)
         if seed is not None:
             seeding.set_global_seed(
-                seeding.derive_seed(seed, first_env_index, 3))
+                seeding.derive_seed(seed, first_env_index,
+                                    seeding.FromStepperSeed.RAY_WORKER))
         self._stepper = local.LocalBatchStepper(
             env_class, agent_class, network_fn, n_envs, output_dir, seed,
             first_env_index=first_env_index, n_envs_in_batch=n_envs_in_batch)

@@ -37,8 +37,6 @@ auto_target_entropy = sac_spaces.auto_target_entropy
 network_signature = sac_spaces.network_signature
 resolve_action_space = sac_spaces.resolve_action_space
 
-# Sub-seed index of the action sampling generators under the run's seed.
-_SAMPLING_SEED_INDEX = 10
 _BATCH_KEYS = ('observation', 'action', 'reward', 'next_observation',
                'terminated')
 _PARAMS_HINT = ('were they written by a network with other spaces or hidden '
@@ -181,8 +179,8 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
                                       trainable=True, name='log_alpha')
         sampling_seed = seed
         if sampling_seed is None:  # Reproducible in a seeded run.
-            sampling_seed = seeding.derive_seed(seeding.global_seed(),
-                                                _SAMPLING_SEED_INDEX)
+            sampling_seed = seeding.derive_seed(
+                seeding.global_seed(), seeding.FromRunSeed.SAC_ACTION_SAMPLING)
         if sampling_seed is None:
             self._rng = tf.random.Generator.from_non_deterministic_state()
         else:

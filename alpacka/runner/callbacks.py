@@ -88,7 +88,8 @@ class EvaluationCallback(Callback):
                 agent_class=functools.partial(make_evaluation_agent,
                                               runner.agent_class),
                 network_fn=runner.network_fn, n_envs=self._n_episodes,
-                output_dir=None, seed=seeding.derive_seed(runner.seed, 1))
+                output_dir=None, seed=seeding.derive_seed(
+                    runner.seed, seeding.FromRunSeed.EVALUATION_STEPPER))
         return self._batch_stepper
 
     def on_epoch_end(self, epoch: int) -> None:

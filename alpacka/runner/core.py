@@ -135,7 +135,8 @@ class Runner:
             output_dir=run_directory.batch_stepper_dir(output_dir),
             # Seeded by the first epoch it plays: a resumed run continues
             # with fresh episodes instead of replaying epoch 0's.
-            seed=seeding.derive_seed(seed, 0, self._epoch))
+            seed=seeding.derive_seed(seed, seeding.FromRunSeed.BATCH_STEPPER,
+                                     self._epoch))
         self._callbacks = [callback_class(runner=self)
                            for callback_class in callback_classes]
 

@@ -7,9 +7,7 @@ import numpy as np
 
 from alpacka import data
 from alpacka.trainers import replay_trainer
-
-# Sub-seed index of the replay sampling generator under the run's global seed.
-_SEED_INDEX = 9
+from alpacka.utils import seeding
 
 
 def _action_signature(network_signature: data.NetworkSignature
@@ -75,7 +73,7 @@ class SoftActorCriticTrainer(replay_trainer.ReplayTrainer):
              'terminated': scalar},
             batch_size=batch_size,
             replay_buffer_capacity=replay_buffer_capacity, seed=seed,
-            seed_index=_SEED_INDEX)
+            seed_index=seeding.FromRunSeed.SAC_REPLAY)
         self._action_signature = action_signature
         self._updates_per_step = float(updates_per_step)
         self._min_replay_size = min_replay_size

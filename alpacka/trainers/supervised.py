@@ -23,9 +23,7 @@ import numpy as np
 
 from alpacka import data
 from alpacka.trainers import replay_trainer
-
-# Sub-seed index of the replay sampling generator under the run's global seed.
-_SEED_INDEX = 7
+from alpacka.utils import seeding
 
 
 def _agent_info(episode: data.Episode, key: str) -> np.ndarray:
@@ -263,7 +261,7 @@ class SupervisedTrainer(replay_trainer.ReplayTrainer):
              mask_signature),
             batch_size=batch_size,
             replay_buffer_capacity=replay_buffer_capacity, seed=seed,
-            seed_index=_SEED_INDEX,
+            seed_index=seeding.FromRunSeed.SUPERVISED_REPLAY,
             sampling_hierarchy_depth=len(sampling_hierarchy))
         self._input = input
         self._target = target

@@ -12,9 +12,7 @@ import numpy as np
 
 from alpacka import data
 from alpacka.trainers import replay_trainer
-
-# Sub-seed index of the replay sampling generator under the run's global seed.
-_SEED_INDEX = 8
+from alpacka.utils import seeding
 
 
 def n_step_returns(rewards: np.ndarray, terminated: bool, n_step: int,
@@ -117,7 +115,7 @@ class TDTrainer(replay_trainer.ReplayTrainer):
                                for head in self._other_targets}},
             batch_size=batch_size,
             replay_buffer_capacity=replay_buffer_capacity, seed=seed,
-            seed_index=_SEED_INDEX)
+            seed_index=seeding.FromRunSeed.TD_REPLAY)
         # Epochs trained since the last target refresh: due before the first.
         self._epochs_since_update = target_update_period
         # Target weights from a checkpoint of the older layout, for the

@@ -1,5 +1,13 @@
-"""One seed for the run: Python, numpy and (when it is used) TensorFlow."""
+"""One seed for the run: Python, numpy and (when it is used) TensorFlow.
 
+Every seeded component draws from a seed derived from its parent's
+(``derive_seed(parent, *indices)``). The sub-indices are named here, in one
+place, grouped by the parent seed they are derived from. Their values are
+part of the reproducibility contract: changing one changes every seeded run
+that uses it, so a new component takes a new, unused index.
+"""
+
+import enum
 import random
 import sys
 from typing import Optional
@@ -7,6 +15,44 @@ from typing import Optional
 import numpy as np
 
 _GLOBAL_SEED: Optional[int] = None
+
+
+@enum.unique
+class FromRunSeed(enum.IntEnum):
+    """Sub-indices under the run's seed (``Runner.seed``, global_seed())."""
+    # derive_seed(run_seed, BATCH_STEPPER, first_epoch): the Runner's batch
+    # stepper, by the first epoch it plays (a resumed run plays fresh episodes).
+    BATCH_STEPPER = 0
+    # The EvaluationCallback's batch stepper.
+    EVALUATION_STEPPER = 1
+    # Replay sampling of each replay-owning trainer.
+    SUPERVISED_REPLAY = 7
+    TD_REPLAY = 8
+    SAC_REPLAY = 9
+    # SoftActorCriticNetwork's action sampling (when its own seed is unset).
+    SAC_ACTION_SAMPLING = 10
+
+
+@enum.unique
+class FromStepperSeed(enum.IntEnum):
+    """Sub-indices under a batch stepper's seed, after the env's index i.
+
+    ``derive_seed(stepper_seed, i, ENV_RESET)`` seeds env i's first reset, and
+    so on; envs are numbered across the whole batch, so a Ray worker running a
+    slice of the envs seeds them as a local stepper does.
+    """
+    ENV_RESET = 0
+    ACTION_SPACE = 1
+    AGENT = 2
+    # The seed of the Ray worker whose first env is env i.
+    RAY_WORKER = 3
+
+
+@enum.unique
+class FromAgentSeed(enum.IntEnum):
+    """Sub-indices under an agent's own seed (``Agent.seed``)."""
+    # ShootingAgent's rollouts (their envs and rollout agents).
+    SHOOTING_ROLLOUTS = 1
 
 
 def set_global_seed(seed: Optional[int]) -> None:

@@ -57,3 +57,26 @@ def test_set_global_seed_none_leaves_the_generators_alone():
     seeding.set_global_seed(None)
     assert seeding.global_seed() is None
     np.testing.assert_array_equal(np.random.get_state()[1], state)
+
+
+def test_sub_seed_indices_are_pinned():
+    # Every seeded run depends on these values (see the seeding docstring).
+    assert {name: int(index) for name, index in
+            seeding.FromRunSeed.__members__.items()} == {
+                'BATCH_STEPPER': 0, 'EVALUATION_STEPPER': 1,
+                'SUPERVISED_REPLAY': 7, 'TD_REPLAY': 8, 'SAC_REPLAY': 9,
+                'SAC_ACTION_SAMPLING': 10}
+    assert [int(index) for index in seeding.FromStepperSeed] == [0, 1, 2, 3]
+    assert int(seeding.FromAgentSeed.SHOOTING_ROLLOUTS) == 1
+
+
+def test_named_derivations_under_one_parent_never_collide():
+    # The batch stepper's seed takes the first epoch as a further index.
+    run_seeds = [seeding.derive_seed(3, seeding.FromRunSeed.BATCH_STEPPER,
+                                     epoch) for epoch in range(20)]
+    run_seeds += [seeding.derive_seed(3, index) for index in
+                  seeding.FromRunSeed if index != seeding.FromRunSeed.BATCH_STEPPER]
+    assert len(set(run_seeds)) == len(run_seeds)
+    env_seeds = [seeding.derive_seed(3, env_index, index)
+                 for env_index in range(16) for index in seeding.FromStepperSeed]
+    assert len(set(env_seeds)) == len(env_seeds)
