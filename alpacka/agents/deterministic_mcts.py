@@ -33,6 +33,7 @@ import numpy as np
 from alpacka import data
 from alpacka.agents import base
 from alpacka.agents import core
+from alpacka.agents import planning_metrics
 from alpacka.agents import search_graph
 from alpacka.agents import selection
 from alpacka.envs import spaces
@@ -438,13 +439,11 @@ class DeterministicMCTSAgent(base.OnlineAgent):
     @staticmethod
     def compute_metrics(episodes: List[data.Episode]) -> Dict[str, float]:
         infos = [episode.transition_batch.agent_info for episode in episodes]
-        values = np.concatenate([info['value'] for info in infos])
         steps = np.concatenate([info['model_steps'] for info in infos])
         histograms = np.concatenate([info['action_histogram']
                                      for info in infos])
         with np.errstate(divide='ignore', invalid='ignore'):
             entropy = -np.nansum(histograms * np.log(histograms), axis=-1)
-        return {'value_mean': float(values.mean()),
+        return {**planning_metrics.planning_metrics(episodes),
                 'model_steps': float(steps.sum()),
-                'model_steps_per_step': float(steps.mean()),
                 'action_histogram_entropy_mean': float(entropy.mean())}

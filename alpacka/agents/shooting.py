@@ -35,6 +35,7 @@ from alpacka import data
 from alpacka.agents import base
 from alpacka.agents import core
 from alpacka.agents import in_process
+from alpacka.agents import planning_metrics
 from alpacka.agents import sequences
 from alpacka.utils import seeding
 from alpacka.envs import spaces
@@ -360,11 +361,7 @@ class ShootingAgent(base.OnlineAgent):
 
     @staticmethod
     def compute_metrics(episodes: List[data.Episode]) -> Dict[str, float]:
-        infos = [episode.transition_batch.agent_info for episode in episodes]
-        values = np.concatenate([info['value'] for info in infos])
-        model_steps = np.concatenate([info['model_steps'] for info in infos])
-        return {'value_mean': float(values.mean()),
-                'model_steps_per_step': float(model_steps.mean())}
+        return planning_metrics.planning_metrics(episodes)
 
     def close(self) -> None:
         if self._batch_stepper is not None:

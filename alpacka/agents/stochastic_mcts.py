@@ -28,6 +28,7 @@ import numpy as np
 from alpacka import data
 from alpacka.agents import base
 from alpacka.agents import leaf_raters
+from alpacka.agents import planning_metrics
 from alpacka.agents import sampled_model
 from alpacka.agents import selection
 
@@ -226,8 +227,4 @@ class StochasticMCTSAgent(base.OnlineAgent):
 
     @staticmethod
     def compute_metrics(episodes: List[data.Episode]) -> Dict[str, float]:
-        infos = [episode.transition_batch.agent_info for episode in episodes]
-        values = np.concatenate([info['value'] for info in infos])
-        model_steps = np.concatenate([info['model_steps'] for info in infos])
-        return {'value_mean': float(values.mean()),
-                'model_steps_per_step': float(model_steps.mean())}
+        return planning_metrics.planning_metrics(episodes)

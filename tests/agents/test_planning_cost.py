@@ -7,8 +7,10 @@ import pytest
 
 from alpacka import agents
 from alpacka import batch_steppers
+from alpacka import data
 from alpacka import envs
 from alpacka import networks
+from alpacka.agents import planning_metrics
 
 _PLANNERS = [
     (envs.CartPole, functools.partial(agents.ShootingAgent, n_rollouts=4,
@@ -37,3 +39,19 @@ def test_planners_log_model_steps_per_step(env_class, agent_fn):
     metrics = agent_fn().compute_metrics(episodes)
     assert metrics['model_steps_per_step'] == pytest.approx(steps.mean())
     stepper.close()
+
+
+def test_planning_metrics_average_value_and_model_steps_over_steps():
+    def episode(values, model_steps):
+        n = len(values)
+        batch = data.Transition(
+            observation=np.zeros((n, 1)), action=np.zeros(n, int),
+            reward=np.zeros(n), done=np.zeros(n, bool),
+            next_observation=np.zeros((n, 1)),
+            agent_info={'value': np.array(values),
+                        'model_steps': np.array(model_steps)})
+        return data.Episode(batch, return_=0.0)
+
+    metrics = planning_metrics.planning_metrics(
+        [episode([1.0, 2.0], [10, 20]), episode([6.0], [60])])
+    assert metrics == {'value_mean': 3.0, 'model_steps_per_step': 30.0}
