@@ -21,19 +21,6 @@ from alpacka.agents.episode_record import EpisodeRecord
 Coroutine = Generator[Any, Any, Any]
 
 
-def check_at_least_one(owner: str, **counts: int) -> None:
-    """Raises ValueError naming ``owner.name`` for any count below 1.
-
-    Args:
-        owner: The class whose parameters these are, e.g. 'ShootingAgent'.
-        **counts: Parameter name -> value.
-    """
-    for name, value in counts.items():
-        if value < 1:
-            raise ValueError(f'{owner}.{name} must be at least 1, got '
-                             f'{value}.')
-
-
 def _set_attribute_path(obj: Any, path: str, value: Any) -> None:
     *parents, name = path.split('.')
     for parent in parents:

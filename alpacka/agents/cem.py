@@ -1,8 +1,7 @@
 """CEMAgent: cross-entropy-method MPC over action sequences, on a model env."""
 
-from typing import Any, Callable, Dict, List, Optional
+from typing import Annotated, Any, Callable, Dict, List, Optional
 
-import gin
 import gymnasium
 import numpy as np
 
@@ -10,9 +9,10 @@ from alpacka import data
 from alpacka.agents import base
 from alpacka.agents import sequences
 from alpacka.agents import shooting
+from alpacka.utils import validation
 
 
-@gin.configurable(module='alpacka.agents')
+@validation.configurable(module='alpacka.agents')
 class CEMAgent(base.OnlineAgent):
     """Plans each step with the cross-entropy method; acts on the plan (MPC).
 
@@ -48,21 +48,18 @@ class CEMAgent(base.OnlineAgent):
         parameter_schedules: See Agent.
     """
 
-    def __init__(self, horizon: int = 30, n_iterations: int = 5,
-                 population_size: int = 100, elite_fraction: float = 0.1,
-                 init_std: float = 0.5, momentum: float = 0.0,
-                 discount: float = 1.0,
-                 parameter_schedules: Optional[Dict[str, Callable]] = None):
+    def __init__(
+            self, horizon: Annotated[int, validation.AtLeast(1)] = 30,
+            n_iterations: Annotated[int, validation.AtLeast(1)] = 5,
+            population_size: Annotated[int, validation.AtLeast(1)] = 100,
+            elite_fraction: Annotated[float, validation.InRange(
+                0, 1, low_open=True)] = 0.1,
+            init_std: Annotated[float, validation.AtLeast(0)] = 0.5,
+            momentum: Annotated[float, validation.InRange(
+                0, 1, high_open=True)] = 0.0,
+            discount: Annotated[float, validation.InRange(0, 1)] = 1.0,
+            parameter_schedules: Optional[Dict[str, Callable]] = None):
         super().__init__(parameter_schedules)
-        if min(horizon, n_iterations, population_size) < 1:
-            raise ValueError(
-                f'CEMAgent.horizon, n_iterations and population_size must be '
-                f'at least 1, got {horizon}, {n_iterations} and '
-                f'{population_size}.')
-        if not 0 < elite_fraction <= 1 or not 0 <= momentum < 1:
-            raise ValueError(
-                f'CEMAgent.elite_fraction must be in (0, 1] and momentum in '
-                f'[0, 1), got {elite_fraction} and {momentum}.')
         self.horizon = horizon
         self.n_iterations = n_iterations
         self.population_size = population_size

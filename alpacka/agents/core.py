@@ -1,18 +1,18 @@
 """Model-free agents: random, and policies read off a network's logits."""
 
 import math
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Annotated, Any, Callable, Dict, List, Optional, Sequence
 
-import gin
 import gymnasium
 import numpy as np
 
 from alpacka import data
 from alpacka.agents import base
 from alpacka.envs import spaces
+from alpacka.utils import validation
 
 
-@gin.configurable(module='alpacka.agents')
+@validation.configurable(module='alpacka.agents')
 class RandomAgent(base.OnlineAgent):
     """Acts uniformly at random. Needs no network."""
 
@@ -114,7 +114,7 @@ class _PolicyNetworkAgent(base.OnlineAgent):
         return {'logits_entropy_mean': float(entropy.mean())}
 
 
-@gin.configurable(module='alpacka.agents')
+@validation.configurable(module='alpacka.agents')
 class SoftmaxAgent(_PolicyNetworkAgent):
     """Samples from softmax(logits / temperature) of a policy network.
 
@@ -123,7 +123,8 @@ class SoftmaxAgent(_PolicyNetworkAgent):
         parameter_schedules: See Agent.
     """
 
-    def __init__(self, temperature: float = 1.0,
+    def __init__(self,
+                 temperature: Annotated[float, validation.AtLeast(0)] = 1.0,
                  parameter_schedules: Optional[Dict[str, Callable]] = None):
         super().__init__(parameter_schedules)
         self.temperature = temperature
@@ -134,7 +135,7 @@ class SoftmaxAgent(_PolicyNetworkAgent):
         return softmax_weights(scores, self.temperature)
 
 
-@gin.configurable(module='alpacka.agents')
+@validation.configurable(module='alpacka.agents')
 class EpsilonGreedyAgent(_PolicyNetworkAgent):
     """Takes the best-scored action, or a random one with probability epsilon.
 
@@ -143,7 +144,8 @@ class EpsilonGreedyAgent(_PolicyNetworkAgent):
         parameter_schedules: See Agent.
     """
 
-    def __init__(self, epsilon: float = 0.05,
+    def __init__(self,
+                 epsilon: Annotated[float, validation.InRange(0, 1)] = 0.05,
                  parameter_schedules: Optional[Dict[str, Callable]] = None):
         super().__init__(parameter_schedules)
         self.epsilon = epsilon

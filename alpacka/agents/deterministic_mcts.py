@@ -24,9 +24,8 @@ The graph and its statistics are in ``search_graph.py``; the selection rules
 """
 
 import itertools
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Annotated, Any, Callable, Dict, Iterable, List, Optional
 
-import gin
 import gymnasium
 import numpy as np
 
@@ -37,12 +36,13 @@ from alpacka.agents import planning_metrics
 from alpacka.agents import search_graph
 from alpacka.agents import selection
 from alpacka.envs import spaces
+from alpacka.utils import validation
 
 ROOT_SELECTIONS = ('puct', 'gumbel')
 GUMBEL_Q_BOUNDS = ('graph', 'root')
 
 
-@gin.configurable(module='alpacka.agents')
+@validation.configurable(module='alpacka.agents')
 class DeterministicMCTSAgent(base.OnlineAgent):
     """Monte Carlo tree search on a deterministic env used as its own model.
 
@@ -123,35 +123,33 @@ class DeterministicMCTSAgent(base.OnlineAgent):
         model_steps: Env steps the search took on the model (int).
     """
 
-    def __init__(self, n_passes: int = 50,
-                 discount: float = 0.99,
-                 exploration_weight: float = 1.0,
-                 use_policy: bool = True,
-                 use_value_network: bool = True,
-                 dead_end_value: float = 0.0,
-                 avoid_loops: bool = True,
-                 reuse_tree: bool = True,
-                 root_dirichlet_alpha: float = 0.3,
-                 root_exploration_fraction: float = 0.25,
-                 temperature: float = 1.0,
-                 root_selection: str = 'puct',
-                 max_num_considered_actions: int = 16,
-                 gumbel_visit_offset: float = 50.0,
-                 gumbel_value_scale: float = 0.1,
-                 gumbel_q_bounds: str = 'graph',
-                 n_leaves_per_request: int = 1,
-                 parameter_schedules: Optional[Dict[str, Callable]] = None):
+    def __init__(
+            self, n_passes: Annotated[int, validation.AtLeast(1)] = 50,
+            discount: Annotated[float, validation.InRange(0, 1)] = 0.99,
+            exploration_weight: Annotated[float, validation.AtLeast(0)] = 1.0,
+            use_policy: bool = True,
+            use_value_network: bool = True,
+            dead_end_value: float = 0.0,
+            avoid_loops: bool = True,
+            reuse_tree: bool = True,
+            root_dirichlet_alpha: Annotated[
+                float, validation.GreaterThan(0)] = 0.3,
+            root_exploration_fraction: Annotated[
+                float, validation.InRange(0, 1)] = 0.25,
+            temperature: Annotated[float, validation.AtLeast(0)] = 1.0,
+            root_selection: Annotated[
+                str, validation.OneOf(*ROOT_SELECTIONS)] = 'puct',
+            max_num_considered_actions: Annotated[
+                int, validation.AtLeast(1)] = 16,
+            gumbel_visit_offset: Annotated[
+                float, validation.AtLeast(0)] = 50.0,
+            gumbel_value_scale: Annotated[
+                float, validation.AtLeast(0)] = 0.1,
+            gumbel_q_bounds: Annotated[
+                str, validation.OneOf(*GUMBEL_Q_BOUNDS)] = 'graph',
+            n_leaves_per_request: Annotated[int, validation.AtLeast(1)] = 1,
+            parameter_schedules: Optional[Dict[str, Callable]] = None):
         super().__init__(parameter_schedules)
-        base.check_at_least_one(
-            'DeterministicMCTSAgent', n_passes=n_passes,
-            n_leaves_per_request=n_leaves_per_request,
-            max_num_considered_actions=max_num_considered_actions)
-        for name, value, choices in (
-                ('root_selection', root_selection, ROOT_SELECTIONS),
-                ('gumbel_q_bounds', gumbel_q_bounds, GUMBEL_Q_BOUNDS)):
-            if value not in choices:
-                raise ValueError(f'DeterministicMCTSAgent.{name} must be one '
-                                 f'of {choices}, got {value!r}.')
         self.n_passes = n_passes
         self.use_policy = use_policy
         self.use_value_network = use_value_network

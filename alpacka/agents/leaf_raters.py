@@ -14,9 +14,8 @@ Raters are Gin-configurable classes; an agent takes the class (or an
 instance) and asks it for the network signature.
 """
 
-from typing import Any, List, Optional, Tuple
+from typing import Annotated, Any, List, Optional, Tuple
 
-import gin
 import gymnasium
 import numpy as np
 
@@ -24,6 +23,7 @@ from alpacka import data
 from alpacka.agents import base
 from alpacka.agents import sampled_model
 from alpacka.envs import spaces
+from alpacka.utils import validation
 
 Rating = Tuple[List[float], Optional[List[float]]]
 
@@ -71,7 +71,7 @@ def _sampled_successors(model: sampled_model.SampledModel) -> tuple:
     return observations, rewards, dones
 
 
-@gin.configurable(module='alpacka.agents')
+@validation.configurable(module='alpacka.agents')
 class RolloutLeafRater(LeafRater):
     """Rates each action by the returns of uniformly random rollouts.
 
@@ -87,9 +87,9 @@ class RolloutLeafRater(LeafRater):
             until the model's episode ends; the env must end it).
     """
 
-    def __init__(self, n_rollouts: int = 1,
-                 rollout_time_limit: Optional[int] = 100):
-        base.check_at_least_one('RolloutLeafRater', n_rollouts=n_rollouts)
+    def __init__(self, n_rollouts: Annotated[int, validation.AtLeast(1)] = 1,
+                 rollout_time_limit: Annotated[
+                     Optional[int], validation.AtLeast(0)] = 100):
         self.n_rollouts = n_rollouts
         self.rollout_time_limit = rollout_time_limit
         self._model = None
@@ -126,7 +126,7 @@ class RolloutLeafRater(LeafRater):
         return qualities, None
 
 
-@gin.configurable(module='alpacka.agents')
+@validation.configurable(module='alpacka.agents')
 class ValueNetworkLeafRater(LeafRater):
     """Rates each action by a sampled step and a state-value network.
 
@@ -156,7 +156,7 @@ class ValueNetworkLeafRater(LeafRater):
         return qualities, None
 
 
-@gin.configurable(module='alpacka.agents')
+@validation.configurable(module='alpacka.agents')
 class QualityNetworkLeafRater(LeafRater):
     """Reads Q(s, .) (and optionally a prior policy) off a network.
 

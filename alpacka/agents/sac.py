@@ -1,8 +1,7 @@
 """The Soft Actor-Critic agent: acts with the actor of a SoftActorCriticNetwork."""
 
-from typing import Any, Callable, Dict, List, Optional
+from typing import Annotated, Any, Callable, Dict, List, Optional
 
-import gin
 import gymnasium
 import numpy as np
 
@@ -10,9 +9,10 @@ from alpacka import data
 from alpacka.agents import base
 from alpacka.agents import core
 from alpacka.networks import sac as sac_network
+from alpacka.utils import validation
 
 
-@gin.configurable(module='alpacka.agents')
+@validation.configurable(module='alpacka.agents')
 class SoftActorCriticAgent(base.OnlineAgent):
     """Acts with a SAC actor: stochastic in training, deterministic in evaluation.
 
@@ -33,7 +33,8 @@ class SoftActorCriticAgent(base.OnlineAgent):
         parameter_schedules: See Agent.
     """
 
-    def __init__(self, n_random_steps: int = 0,
+    def __init__(self,
+                 n_random_steps: Annotated[int, validation.AtLeast(0)] = 0,
                  parameter_schedules: Optional[Dict[str, Callable]] = None):
         super().__init__(parameter_schedules)
         self.n_random_steps = n_random_steps

@@ -25,9 +25,8 @@ import copy
 import functools
 import inspect
 import math
-from typing import Any, Callable, Dict, List, Optional
+from typing import Annotated, Any, Callable, Dict, List, Optional
 
-import gin
 import gymnasium
 import numpy as np
 
@@ -39,9 +38,12 @@ from alpacka.agents import planning_metrics
 from alpacka.agents import sequences
 from alpacka.utils import seeding
 from alpacka.envs import spaces
+from alpacka.utils import validation
 
 
-def truncated_return(episode: data.Episode, discount: float = 1.0) -> float:
+def truncated_return(
+        episode: data.Episode,
+        discount: Annotated[float, validation.InRange(0, 1)] = 1.0) -> float:
     """Discounted sum of an episode's rewards, with nothing past its end.
 
     Args:
@@ -57,8 +59,10 @@ def truncated_return(episode: data.Episode, discount: float = 1.0) -> float:
     return float(np.dot(rewards, discount ** np.arange(len(rewards))))
 
 
-def bootstrap_return(episode: data.Episode, discount: float = 1.0,
-                     final_value: float = 0.0) -> float:
+def bootstrap_return(
+        episode: data.Episode,
+        discount: Annotated[float, validation.InRange(0, 1)] = 1.0,
+        final_value: float = 0.0) -> float:
     """Discounted return plus the discounted value of where the rollout stopped.
 
     ``sum_t discount^t r_t + discount^T * final_value`` for a rollout of T
@@ -84,8 +88,11 @@ def bootstrap_return(episode: data.Episode, discount: float = 1.0,
 
 # Registered without replacing the module's functions: Gin's call wrapper
 # costs ~12 us, too much for a function called once per rollout.
-gin.external_configurable(truncated_return, module='alpacka.agents.shooting')
-gin.external_configurable(bootstrap_return, module='alpacka.agents.shooting')
+# Their bindings are checked at start-up (validation.check_bindings).
+validation.external_configurable(truncated_return,
+                                 module='alpacka.agents.shooting')
+validation.external_configurable(bootstrap_return,
+                                 module='alpacka.agents.shooting')
 
 
 def _wants_final_value(estimate_fn: Callable) -> bool:
@@ -139,7 +146,7 @@ class _PolicyHead:
         self._network.params = new_params
 
 
-@gin.configurable(module='alpacka.agents')
+@validation.configurable(module='alpacka.agents')
 class ShootingAgent(base.OnlineAgent):
     """Plans each step by rollouts from the current state, then acts greedily.
 
@@ -184,17 +191,18 @@ class ShootingAgent(base.OnlineAgent):
         parameter_schedules: See Agent.
     """
 
-    def __init__(self, n_rollouts: int = 1000,
-                 rollout_time_limit: Optional[int] = None,
-                 aggregate_fn: Callable = np.mean,
-                 estimate_fn: Callable = truncated_return,
-                 discount: float = 1.0,
-                 batch_stepper_class: Optional[Callable] = None,
-                 agent_class: Callable = core.RandomAgent,
-                 n_envs: int = 10,
-                 parameter_schedules: Optional[Dict[str, Callable]] = None):
+    def __init__(
+            self, n_rollouts: Annotated[int, validation.AtLeast(1)] = 1000,
+            rollout_time_limit: Annotated[
+                Optional[int], validation.AtLeast(1)] = None,
+            aggregate_fn: Callable = np.mean,
+            estimate_fn: Callable = truncated_return,
+            discount: Annotated[float, validation.InRange(0, 1)] = 1.0,
+            batch_stepper_class: Optional[Callable] = None,
+            agent_class: Callable = core.RandomAgent,
+            n_envs: Annotated[int, validation.AtLeast(1)] = 10,
+            parameter_schedules: Optional[Dict[str, Callable]] = None):
         super().__init__(parameter_schedules)
-        base.check_at_least_one('ShootingAgent', n_rollouts=n_rollouts)
         self.n_rollouts = n_rollouts
         self.rollout_time_limit = rollout_time_limit
         self._aggregate_fn = aggregate_fn

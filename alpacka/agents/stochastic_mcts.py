@@ -19,9 +19,8 @@ would make every outcome a new node and keep the tree shallow.
 """
 
 import types
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Annotated, Any, Callable, Dict, List, Optional, Union
 
-import gin
 import gymnasium
 import numpy as np
 
@@ -31,6 +30,7 @@ from alpacka.agents import leaf_raters
 from alpacka.agents import planning_metrics
 from alpacka.agents import sampled_model
 from alpacka.agents import selection
+from alpacka.utils import validation
 
 
 class _ChanceNode:
@@ -91,7 +91,7 @@ def _outcome_key(observation: Any, done: bool) -> tuple:
     return observation, done
 
 
-@gin.configurable(module='alpacka.agents')
+@validation.configurable(module='alpacka.agents')
 class StochasticMCTSAgent(base.OnlineAgent):
     """Monte Carlo tree search in a stochastic env, with the env as model.
 
@@ -123,13 +123,15 @@ class StochasticMCTSAgent(base.OnlineAgent):
         parameter_schedules: See Agent.
     """
 
-    def __init__(self, n_passes: int = 100, discount: float = 0.99,
-                 exploration_weight: float = 1.0, temperature: float = 0.0,
-                 leaf_rater: Union[leaf_raters.LeafRater, Callable] = (
-                     leaf_raters.RolloutLeafRater),
-                 parameter_schedules: Optional[Dict[str, Callable]] = None):
+    def __init__(
+            self, n_passes: Annotated[int, validation.AtLeast(1)] = 100,
+            discount: Annotated[float, validation.InRange(0, 1)] = 0.99,
+            exploration_weight: Annotated[float, validation.AtLeast(0)] = 1.0,
+            temperature: Annotated[float, validation.AtLeast(0)] = 0.0,
+            leaf_rater: Union[leaf_raters.LeafRater, Callable] = (
+                leaf_raters.RolloutLeafRater),
+            parameter_schedules: Optional[Dict[str, Callable]] = None):
         super().__init__(parameter_schedules)
-        base.check_at_least_one('StochasticMCTSAgent', n_passes=n_passes)
         self.n_passes = n_passes
         self.discount = discount
         self.exploration_weight = exploration_weight
