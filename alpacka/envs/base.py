@@ -1,11 +1,12 @@
 """The model-env contract: a gymnasium.Env whose state can be saved and restored."""
 
 import abc
-from typing import Any, Hashable
+from typing import Annotated, Any, Hashable
 
-import gin
 import gymnasium
 import numpy as np
+
+from alpacka.utils import validation
 
 
 class ModelEnv(gymnasium.Env, abc.ABC):
@@ -68,7 +69,7 @@ class TimedState:
         return f'TimedState({self.state!r}, elapsed_steps={self.elapsed_steps})'
 
 
-@gin.configurable(module='alpacka.envs')
+@validation.configurable(module='alpacka.envs')
 class TimeLimitWrapper(ModelWrapper):
     """Truncates episodes after ``max_episode_steps`` steps.
 
@@ -80,7 +81,8 @@ class TimeLimitWrapper(ModelWrapper):
     not eat the real episode's budget.
     """
 
-    def __init__(self, env: gymnasium.Env, max_episode_steps: int):
+    def __init__(self, env: gymnasium.Env,
+                 max_episode_steps: Annotated[int, validation.AtLeast(1)]):
         super().__init__(env)
         self._max_episode_steps = max_episode_steps
         self._elapsed_steps = 0

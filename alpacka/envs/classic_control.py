@@ -9,16 +9,16 @@ microseconds instead of gymnasium's numpy-scalar arithmetic.
 # pylint: disable=attribute-defined-outside-init
 
 import math
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
-import gin
 import numpy as np
 from gymnasium.envs.classic_control import cartpole, pendulum
 
 from alpacka.envs import base
+from alpacka.utils import validation
 
 
-@gin.configurable(module='alpacka.envs')
+@validation.configurable(module='alpacka.envs')
 class CartPole(cartpole.CartPoleEnv, base.ModelEnv):
     """CartPole-v1 dynamics without a built-in time limit.
 
@@ -76,13 +76,21 @@ class CartPole(cartpole.CartPoleEnv, base.ModelEnv):
         return np.array(self.state, dtype=np.float32)
 
 
-@gin.configurable(module='alpacka.envs')
+@validation.configurable(module='alpacka.envs')
 class Pendulum(pendulum.PendulumEnv, base.ModelEnv):
     """Pendulum-v1 dynamics without a built-in time limit.
 
     The state is ``(theta, theta_dot)``. Pendulum-v1 caps episodes at 200
     steps; set ``Runner.episode_time_limit = 200`` to match it.
+
+    Args:
+        render_mode: As gymnasium's Pendulum.
+        g: Gravity.
     """
+
+    def __init__(self, render_mode: Optional[str] = None,
+                 g: Annotated[float, validation.GreaterThan(0)] = 10.0):
+        super().__init__(render_mode=render_mode, g=g)
 
     def reset(self, *, seed: Optional[int] = None,
               options: Optional[dict] = None) -> tuple:

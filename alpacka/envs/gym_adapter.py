@@ -1,13 +1,13 @@
 """Makes any registered gymnasium env usable as an Alpacka model env."""
 
 import copy
-from typing import Any, Optional, Sequence
+from typing import Annotated, Any, Optional, Sequence
 
-import gin
 import gymnasium
 import numpy as np
 
 from alpacka.envs import base
+from alpacka.utils import validation
 
 # Attributes that hold rendering resources, not dynamics; never cloned.
 _UNCLONED_ATTRIBUTES = frozenset({'screen', 'clock', 'viewer', 'window',
@@ -29,7 +29,7 @@ class _Snapshot:
         self.observation = observation
 
 
-@gin.configurable(module='alpacka.envs')
+@validation.configurable(module='alpacka.envs')
 class GymEnv(base.ModelEnv):
     """Adapter for a gymnasium env id, e.g. ``GymEnv(env_id='Acrobot-v1')``.
 
@@ -47,7 +47,8 @@ class GymEnv(base.ModelEnv):
     """
 
     def __init__(self, env_id: str = 'CartPole-v1',
-                 max_episode_steps: Optional[int] = None,
+                 max_episode_steps: Annotated[
+                     Optional[int], validation.AtLeast(1)] = None,
                  static_attributes: Sequence[str] = DEFAULT_STATIC_ATTRIBUTES,
                  **kwargs):
         try:

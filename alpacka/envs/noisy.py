@@ -11,12 +11,12 @@ each, against 0.5 for CartPole without noise).
 # gymnasium's envs set their state in reset() and step(), not __init__.
 # pylint: disable=attribute-defined-outside-init
 
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
-import gin
 import numpy as np
 
 from alpacka.envs import classic_control
+from alpacka.utils import validation
 
 
 def freeze_rng_state(generator: np.random.Generator) -> tuple:
@@ -49,7 +49,7 @@ def thaw_rng_state(frozen: tuple, generator: np.random.Generator) -> None:
         'has_uint32': has_uint32, 'uinteger': uinteger}
 
 
-@gin.configurable(module='alpacka.envs')
+@validation.configurable(module='alpacka.envs')
 class NoisyCartPole(classic_control.CartPole):
     """CartPole-v1 whose push is flipped with probability flip_probability.
 
@@ -66,11 +66,10 @@ class NoisyCartPole(classic_control.CartPole):
         render_mode: As gymnasium's CartPole.
     """
 
-    def __init__(self, flip_probability: float = 0.1,
+    def __init__(self,
+                 flip_probability: Annotated[
+                     float, validation.InRange(0, 1)] = 0.1,
                  render_mode: Optional[str] = None):
-        if not 0.0 <= flip_probability <= 1.0:
-            raise ValueError(f'NoisyCartPole.flip_probability must be in '
-                             f'[0, 1], got {flip_probability}.')
         super().__init__(render_mode=render_mode)
         self.flip_probability = flip_probability
         # Generators restore_state writes into, by bit generator name.
