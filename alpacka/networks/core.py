@@ -2,11 +2,11 @@
 
 from typing import Any, Callable, Dict, Iterator, Optional
 
-import gin
 import numpy as np
 
 from alpacka import data
 from alpacka.utils import pickle_files
+from alpacka.utils import validation
 
 
 class Network:
@@ -113,7 +113,7 @@ class TrainableNetwork(Network):
                 f'does (e.g. KerasNetwork).')
 
 
-@gin.configurable(module='alpacka.networks')
+@validation.configurable(module='alpacka.networks')
 class DummyNetwork(TrainableNetwork):
     """A network with no parameters that predicts zeros of its output signature.
 

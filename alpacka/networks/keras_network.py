@@ -7,9 +7,9 @@ screen. The model comes from a ``model_fn`` (``model_builders.mlp``,
 ``alpacka.networks.model_builders``.
 """
 
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import (Annotated, Any, Callable, Dict, List, Optional, Sequence,
+                    Tuple)
 
-import gin
 import numpy as np
 
 from alpacka import data
@@ -18,11 +18,12 @@ from alpacka.networks import keras_factories
 from alpacka.networks import model_builders
 from alpacka.networks import numpy_mlp
 from alpacka.networks import tensorflow_base
+from alpacka.utils import validation
 
 _PARAMS_HINT = 'are the params from a network with another model_fn or signature?'
 
 
-@gin.configurable(module='alpacka.networks')
+@validation.configurable(module='alpacka.networks')
 class KerasNetwork(tensorflow_base.TensorFlowNetwork):
     """A TrainableNetwork running a Keras model (TensorFlow backend).
 
@@ -85,14 +86,24 @@ class KerasNetwork(tensorflow_base.TensorFlowNetwork):
     # 1: params and optimizer state; 2: and the target weights.
     CHECKPOINT_FORMAT = 2
 
-    def __init__(self, network_signature: data.NetworkSignature,
+    def __init__(self,
+                 # None gets a message naming the agent (below).
+                 network_signature: Optional[data.NetworkSignature],
                  model_fn: Callable = model_builders.mlp,
-                 optimizer: Any = 'adam',
-                 learning_rate: Optional[float] = None,
-                 loss: Any = 'mean_squared_error',
-                 loss_weights: Any = None,
-                 weight_decay: float = 0.0,
-                 metrics: Any = None,
+                 optimizer: Annotated[Any, validation.Unchecked(
+                     'a Keras optimizer name, instance or factory')] = 'adam',
+                 # 0 freezes the weights (e.g. to measure a loss).
+                 learning_rate: Annotated[
+                     Optional[float], validation.AtLeast(0)] = None,
+                 loss: Annotated[Any, validation.Unchecked(
+                     'a Keras loss, or losses nested like the outputs')] = (
+                         'mean_squared_error'),
+                 loss_weights: Annotated[Any, validation.Unchecked(
+                     'None, a number, or numbers nested like the outputs'
+                 )] = None,
+                 weight_decay: Annotated[float, validation.AtLeast(0)] = 0.0,
+                 metrics: Annotated[Any, validation.Unchecked(
+                     'Keras metrics, or lists nested like the outputs')] = None,
                  seed: Optional[int] = None,
                  numpy_inference: bool = False):
         if network_signature is None:

@@ -5,15 +5,17 @@ Registered under ``alpacka.networks.keras`` (the name configs use), e.g.
 @alpacka.networks.keras.categorical_crossentropy_from_logits}``.
 """
 
-from typing import Any
-
-import gin
+from typing import Annotated, Any
 
 from alpacka.utils import tensorflow_import
+from alpacka.utils import validation
 
 
-@gin.configurable(module='alpacka.networks.keras')
-def categorical_crossentropy_from_logits(y_true: Any, y_pred: Any) -> Any:
+@validation.configurable(module='alpacka.networks.keras')
+def categorical_crossentropy_from_logits(
+        y_true: Annotated[Any, validation.Unchecked('a tensor from Keras')],
+        y_pred: Annotated[Any, validation.Unchecked('a tensor from Keras')]
+) -> Any:
     """Cross-entropy of target distributions under softmax(logits): [B].
 
     For heads that output logits, e.g. a policy trained towards MCTS visit

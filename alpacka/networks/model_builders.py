@@ -23,13 +23,14 @@ Conventions shared by KerasNetwork and the models it runs:
 """
 
 import math
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import (Annotated, Any, Callable, List, Optional, Sequence, Tuple,
+                    Union)
 
-import gin
 import numpy as np
 
 from alpacka import data
 from alpacka.utils import tensorflow_import
+from alpacka.utils import validation
 
 
 def head_layer_name(leaf: data.SignatureLeaf) -> str:
@@ -116,11 +117,20 @@ def _flat_features(keras, inputs: list) -> Any:
     return flat[0] if len(flat) == 1 else keras.layers.Concatenate()(flat)
 
 
-@gin.configurable(module='alpacka.networks.keras')
+# Layer widths, filters, kernel sizes and strides.
+_PositiveInt = Annotated[int, validation.AtLeast(1)]
+# Keras takes one size for both axes, or one per axis.
+_KernelSize = Union[_PositiveInt, Tuple[_PositiveInt, _PositiveInt]]
+_Activation = Optional[Union[str, Callable]]
+_HeadActivation = Annotated[Any, validation.Unchecked(
+    'an activation, or activations nested like the outputs')]
+
+
+@validation.configurable(module='alpacka.networks.keras')
 def mlp(network_signature: data.NetworkSignature,
-        hidden_sizes: Sequence[int] = (32,),
-        activation: Any = 'relu',
-        output_activation: Any = None,
+        hidden_sizes: Sequence[_PositiveInt] = (32,),
+        activation: _Activation = 'relu',
+        output_activation: _HeadActivation = None,
         output_zero_init: bool = False) -> Any:
     """A multi-layer perceptron with one dense head per output leaf.
 
@@ -149,16 +159,16 @@ def mlp(network_signature: data.NetworkSignature,
     return keras.Model(inputs=_model_inputs(inputs), outputs=outputs)
 
 
-@gin.configurable(module='alpacka.networks.keras')
+@validation.configurable(module='alpacka.networks.keras')
 def convnet(network_signature: data.NetworkSignature,
-            d_conv: int = 16,
-            d_ff: int = 64,
-            n_conv_layers: int = 2,
-            kernel_size: Tuple[int, int] = (3, 3),
-            strides: Tuple[int, int] = (1, 1),
-            activation: Any = 'relu',
+            d_conv: _PositiveInt = 16,
+            d_ff: _PositiveInt = 64,
+            n_conv_layers: Annotated[int, validation.AtLeast(0)] = 2,
+            kernel_size: _KernelSize = (3, 3),
+            strides: _KernelSize = (1, 1),
+            activation: _Activation = 'relu',
             global_average_pooling: bool = False,
-            output_activation: Any = None,
+            output_activation: _HeadActivation = None,
             output_zero_init: bool = False) -> Any:
     """A small convolutional network for image-like inputs [H, W, C].
 

@@ -16,9 +16,9 @@ checkpoints, clone, the train loop, target weights) is
 
 import functools
 import math
-from typing import Any, Dict, List, Optional, Sequence
+from typing import (Annotated, Any, Dict, List, Literal, Optional, Sequence,
+                    Tuple, Union)
 
-import gin
 import gymnasium
 import numpy as np
 
@@ -30,6 +30,7 @@ from alpacka.networks import sac_policies
 from alpacka.networks import sac_spaces
 from alpacka.networks import tensorflow_base
 from alpacka.utils import seeding
+from alpacka.utils import validation
 
 # Importable from here, as before.
 soft_td_target = sac_losses.soft_td_target
@@ -43,7 +44,7 @@ _PARAMS_HINT = ('were they written by a network with other spaces or hidden '
                 'sizes?')
 
 
-@gin.configurable(module='alpacka.networks')
+@validation.configurable(module='alpacka.networks')
 class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
     """The networks and the update of Soft Actor-Critic.
 
@@ -117,16 +118,25 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
     # 1: target critics inside params; 2: target critics in target_params.
     CHECKPOINT_FORMAT = 2
 
-    def __init__(self, network_signature: data.NetworkSignature,  # pylint: disable=redefined-outer-name
-                 action_space: Any = None,
-                 hidden_sizes: Sequence[int] = (256, 256),
-                 actor_learning_rate: float = 3e-4,
-                 critic_learning_rate: float = 3e-4,
-                 alpha_learning_rate: float = 3e-4,
-                 discount: float = 0.99,
-                 polyak: float = 0.005,
-                 target_entropy: Any = None,
-                 initial_alpha: float = 1.0,
+    def __init__(self,
+                 # None gets the message below.
+                 network_signature: Optional[data.NetworkSignature],  # pylint: disable=redefined-outer-name
+                 action_space: Optional[Union[gymnasium.spaces.Space,
+                                              Tuple[Any, Any]]] = None,
+                 hidden_sizes: Sequence[
+                     Annotated[int, validation.AtLeast(1)]] = (256, 256),
+                 actor_learning_rate: Annotated[
+                     float, validation.GreaterThan(0)] = 3e-4,
+                 critic_learning_rate: Annotated[
+                     float, validation.GreaterThan(0)] = 3e-4,
+                 alpha_learning_rate: Annotated[
+                     float, validation.GreaterThan(0)] = 3e-4,
+                 discount: Annotated[float, validation.InRange(0, 1)] = 0.99,
+                 polyak: Annotated[float, validation.InRange(
+                     0, 1, low_open=True)] = 0.005,
+                 target_entropy: Union[None, float, Literal['auto']] = None,
+                 initial_alpha: Annotated[
+                     float, validation.GreaterThan(0)] = 1.0,
                  seed: Optional[int] = None,
                  numpy_inference: bool = True):
         if network_signature is None or not data.is_signature(
@@ -143,11 +153,6 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
                 raise ValueError(
                     f'SoftActorCriticNetwork needs a Discrete action space or a '
                     f'Box with finite bounds; got {action_space!r}.')
-        if not 0.0 < polyak <= 1.0:
-            raise ValueError(f'polyak must be in (0, 1], got {polyak}.')
-        if initial_alpha <= 0:
-            raise ValueError(f'initial_alpha must be positive, got '
-                             f'{initial_alpha}.')
         super().__init__(network_signature, {
             'action_space': action_space, 'hidden_sizes': tuple(hidden_sizes),
             'actor_learning_rate': actor_learning_rate,
