@@ -2,10 +2,10 @@
 
 from typing import Any, Dict, Optional
 
-import gin
 
 from alpacka import data
 from alpacka.utils import pickle_files
+from alpacka.utils import validation
 
 
 class Trainer:
@@ -81,7 +81,7 @@ def transitions_refusal(trainer: Trainer) -> Optional[str]:
             f'SoftActorCriticTrainer.')
 
 
-@gin.configurable(module='alpacka.trainers')
+@validation.configurable(module='alpacka.trainers')
 class DummyTrainer(Trainer):
     """Discards episodes and trains nothing (for agents without learning)."""
 

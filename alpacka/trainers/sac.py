@@ -1,13 +1,13 @@
 """SoftActorCriticTrainer: off-policy updates of a SoftActorCriticNetwork."""
 
-from typing import Any, Dict, Optional
+from typing import Annotated, Any, Dict, Optional
 
-import gin
 import numpy as np
 
 from alpacka import data
 from alpacka.trainers import replay_trainer
 from alpacka.utils import seeding
+from alpacka.utils import validation
 
 
 def _action_signature(network_signature: data.NetworkSignature
@@ -28,7 +28,7 @@ def _action_signature(network_signature: data.NetworkSignature
         f'alpacka.networks.sac.network_signature).')
 
 
-@gin.configurable(module='alpacka.trainers')
+@validation.configurable(module='alpacka.trainers')
 class SoftActorCriticTrainer(replay_trainer.ReplayTrainer):
     """Keeps a replay of transitions and runs Soft Actor-Critic updates.
 
@@ -51,17 +51,18 @@ class SoftActorCriticTrainer(replay_trainer.ReplayTrainer):
         seed: Seed of the replay sampling (None: derived from the run's seed).
     """
 
-    def __init__(self, network_signature: data.NetworkSignature,
-                 batch_size: int = 256, updates_per_step: float = 1.0,
-                 min_replay_size: int = 1000,
-                 replay_buffer_capacity: int = 1000000,
-                 action_signature: Optional[data.TensorSignature] = None,
-                 seed: Optional[int] = None):
+    def __init__(
+            self,
+            # None gets require_network_signature's message.
+            network_signature: Optional[data.NetworkSignature],
+            batch_size: Annotated[int, validation.AtLeast(1)] = 256,
+            updates_per_step: Annotated[float, validation.AtLeast(0)] = 1.0,
+            min_replay_size: Annotated[int, validation.AtLeast(0)] = 1000,
+            replay_buffer_capacity: Annotated[
+                int, validation.AtLeast(1)] = 1000000,
+            action_signature: Optional[data.TensorSignature] = None,
+            seed: Optional[int] = None):
         replay_trainer.require_network_signature(type(self), network_signature)
-        if batch_size < 1 or updates_per_step < 0:
-            raise ValueError(f'SoftActorCriticTrainer needs batch_size >= 1 '
-                             f'and updates_per_step >= 0, got {batch_size} '
-                             f'and {updates_per_step}.')
         if action_signature is None:
             action_signature = _action_signature(network_signature)
         observation = network_signature.input

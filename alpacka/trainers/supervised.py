@@ -16,14 +16,15 @@ and so on, e.g. for a network with a value and a policy head::
     }
 """
 
-from typing import Any, Callable, Dict, Hashable, Optional, Sequence, Union
+from typing import (Annotated, Any, Callable, Dict, Hashable, Mapping, Optional,
+                    Sequence, Union)
 
-import gin
 import numpy as np
 
 from alpacka import data
 from alpacka.trainers import replay_trainer
 from alpacka.utils import seeding
+from alpacka.utils import validation
 
 
 def _agent_info(episode: data.Episode, key: str) -> np.ndarray:
@@ -43,13 +44,13 @@ def _column(values: np.ndarray) -> np.ndarray:
     return values[:, np.newaxis] if values.ndim == 1 else values
 
 
-@gin.configurable(module='alpacka.trainers.supervised')
+@validation.configurable(module='alpacka.trainers.supervised')
 def input_observation(episode: data.Episode) -> Any:
     """The observation of every transition: [T, ...obs_shape]."""
     return episode.transition_batch.observation
 
 
-@gin.configurable(module='alpacka.trainers.supervised')
+@validation.configurable(module='alpacka.trainers.supervised')
 def target_solved(episode: data.Episode) -> np.ndarray:
     """Whether the episode was solved, at every step: [T, 1] of 0. or 1.
 
@@ -64,7 +65,7 @@ def target_solved(episode: data.Episode) -> np.ndarray:
     return np.full((len(episode), 1), float(episode.solved), dtype=np.float32)
 
 
-@gin.configurable(module='alpacka.trainers.supervised')
+@validation.configurable(module='alpacka.trainers.supervised')
 def target_return(episode: data.Episode) -> np.ndarray:
     """Undiscounted return-to-go: [T, 1], row t is sum of rewards from t on.
 
@@ -75,7 +76,7 @@ def target_return(episode: data.Episode) -> np.ndarray:
     return return_to_go[:, np.newaxis].astype(np.float32)
 
 
-@gin.configurable(module='alpacka.trainers.supervised')
+@validation.configurable(module='alpacka.trainers.supervised')
 def target_discounted_return(episode: data.Episode,
                              discount: float = 0.99) -> np.ndarray:
     """Discounted return-to-go: [T, 1], G_t = r_t + discount * G_{t+1}.
@@ -100,19 +101,19 @@ def target_discounted_return(episode: data.Episode,
     return returns[:, np.newaxis].astype(np.float32)
 
 
-@gin.configurable(module='alpacka.trainers.supervised')
+@validation.configurable(module='alpacka.trainers.supervised')
 def target_value(episode: data.Episode) -> np.ndarray:
     """The agent's value estimate of every step, agent_info['value']: [T, 1]."""
     return _column(_agent_info(episode, 'value'))
 
 
-@gin.configurable(module='alpacka.trainers.supervised')
+@validation.configurable(module='alpacka.trainers.supervised')
 def target_qualities(episode: data.Episode) -> np.ndarray:
     """The agent's action values, agent_info['qualities']: [T, n_actions]."""
     return _agent_info(episode, 'qualities')
 
 
-@gin.configurable(module='alpacka.trainers.supervised')
+@validation.configurable(module='alpacka.trainers.supervised')
 def target_action_histogram(episode: data.Episode) -> np.ndarray:
     """The agent's visit distribution over actions: [T, n_actions].
 
@@ -122,7 +123,7 @@ def target_action_histogram(episode: data.Episode) -> np.ndarray:
     return _agent_info(episode, 'action_histogram')
 
 
-@gin.configurable(module='alpacka.trainers.supervised')
+@validation.configurable(module='alpacka.trainers.supervised')
 def mask_one(episode: data.Episode) -> np.ndarray:
     """Weight 1 for every transition: [T]."""
     return np.ones(len(episode), dtype=np.float32)
@@ -196,7 +197,11 @@ def _fit(kind: str, values: Any, signature: Any, n: int, root: str) -> Any:
         for leaf, value in zip(leaves, flat)])
 
 
-@gin.configurable(module='alpacka.trainers')
+# A function of the episode, or such functions nested like a signature.
+_Functions = Union[Callable, Mapping[str, Any], Sequence[Any]]
+
+
+@validation.configurable(module='alpacka.trainers')
 class SupervisedTrainer(replay_trainer.ReplayTrainer):
     """Trains a network on (input, target) pairs made from every transition.
 
@@ -233,22 +238,19 @@ class SupervisedTrainer(replay_trainer.ReplayTrainer):
 
     def __init__(
         self,
-        network_signature: data.NetworkSignature,
-        input: Any = input_observation,  # pylint: disable=redefined-builtin
-        target: Any = target_solved,
-        mask: Any = None,
-        batch_size: int = 64,
-        n_steps_per_epoch: int = 1000,
-        replay_buffer_capacity: int = 1000000,
+        # None gets require_network_signature's message.
+        network_signature: Optional[data.NetworkSignature],
+        input: _Functions = input_observation,  # pylint: disable=redefined-builtin
+        target: _Functions = target_solved,
+        mask: Optional[_Functions] = None,
+        batch_size: Annotated[int, validation.AtLeast(1)] = 64,
+        n_steps_per_epoch: Annotated[int, validation.AtLeast(0)] = 1000,
+        replay_buffer_capacity: Annotated[
+            int, validation.AtLeast(1)] = 1000000,
         replay_buffer_sampling_hierarchy: Sequence[Union[str, Callable]] = (),
         seed: Optional[int] = None,
     ):
         replay_trainer.require_network_signature(type(self), network_signature)
-        if batch_size < 1 or n_steps_per_epoch < 0:
-            raise ValueError(
-                f'SupervisedTrainer needs batch_size >= 1 and '
-                f'n_steps_per_epoch >= 0, got {batch_size} and '
-                f'{n_steps_per_epoch}.')
         sampling_hierarchy = tuple(replay_buffer_sampling_hierarchy)
         # A [T] float32 weight per example for every output head.
         mask_signature = None if mask is None else data.signature_map(

@@ -5,14 +5,14 @@ its weights live in the trained network (``update_target``, ``predict_target``)
 and are saved with it; the trainer only decides when to refresh them.
 """
 
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Annotated, Any, Callable, Dict, Mapping, Optional
 
-import gin
 import numpy as np
 
 from alpacka import data
 from alpacka.trainers import replay_trainer
 from alpacka.utils import seeding
+from alpacka.utils import validation
 
 
 def n_step_returns(rewards: np.ndarray, terminated: bool, n_step: int,
@@ -49,7 +49,7 @@ def n_step_returns(rewards: np.ndarray, terminated: bool, n_step: int,
     return partial_returns, bootstrap_index, bootstrap_discount
 
 
-@gin.configurable(module='alpacka.trainers')
+@validation.configurable(module='alpacka.trainers')
 class TDTrainer(replay_trainer.ReplayTrainer):
     """Trains a value network on n-step TD targets from a target network.
 
@@ -82,19 +82,21 @@ class TDTrainer(replay_trainer.ReplayTrainer):
         seed: Seed of the replay sampling (None: derived from the run's seed).
     """
 
-    def __init__(self, network_signature: data.NetworkSignature,
-                 n_step: int = 1, discount: float = 0.99,
-                 value_head: str = 'value',
-                 other_targets: Optional[Mapping[str, Callable]] = None,
-                 target_update_period: int = 1, batch_size: int = 64,
-                 n_steps_per_epoch: int = 1000,
-                 replay_buffer_capacity: int = 1000000,
-                 seed: Optional[int] = None):
+    def __init__(
+            self,
+            # None gets require_network_signature's message.
+            network_signature: Optional[data.NetworkSignature],
+            n_step: Annotated[int, validation.AtLeast(1)] = 1,
+            discount: Annotated[float, validation.InRange(0, 1)] = 0.99,
+            value_head: str = 'value',
+            other_targets: Optional[Mapping[str, Callable]] = None,
+            target_update_period: Annotated[int, validation.AtLeast(1)] = 1,
+            batch_size: Annotated[int, validation.AtLeast(1)] = 64,
+            n_steps_per_epoch: Annotated[int, validation.AtLeast(0)] = 1000,
+            replay_buffer_capacity: Annotated[
+                int, validation.AtLeast(1)] = 1000000,
+            seed: Optional[int] = None):
         replay_trainer.require_network_signature(type(self), network_signature)
-        if n_step < 1 or target_update_period < 1:
-            raise ValueError(f'TDTrainer needs n_step >= 1 and '
-                             f'target_update_period >= 1, got {n_step} and '
-                             f'{target_update_period}.')
         output = network_signature.output
         self._heads = self._check_heads(output, value_head,
                                         dict(other_targets or {}))

@@ -1,9 +1,11 @@
 """Schedules: functions of the epoch number, used to anneal agent attributes."""
 
-import gin
+from typing import Annotated
+
+from alpacka.utils import validation
 
 
-@gin.configurable(module='alpacka.utils.schedules')
+@validation.configurable(module='alpacka.utils.schedules')
 class LinearAnnealing:
     """Moves linearly from ``max_value`` to ``min_value`` over ``n_epochs``.
 
@@ -13,10 +15,8 @@ class LinearAnnealing:
         n_epochs: Length of the annealing.
     """
 
-    def __init__(self, max_value: float, min_value: float, n_epochs: int):
-        if n_epochs <= 0:
-            raise ValueError(f'LinearAnnealing.n_epochs must be positive, '
-                             f'got {n_epochs}.')
+    def __init__(self, max_value: float, min_value: float,
+                 n_epochs: Annotated[int, validation.AtLeast(1)]):
         self._max_value = max_value
         self._min_value = min_value
         self._n_epochs = n_epochs
@@ -26,7 +26,7 @@ class LinearAnnealing:
         return self._max_value + fraction * (self._min_value - self._max_value)
 
 
-@gin.configurable(module='alpacka.utils.schedules')
+@validation.configurable(module='alpacka.utils.schedules')
 class RsqrtDecay:
     """Decays as ``max_value / sqrt(1 + epoch / scale)``, floored at ``min_value``.
 
@@ -37,7 +37,7 @@ class RsqrtDecay:
     """
 
     def __init__(self, max_value: float, min_value: float = 0.0,
-                 scale: float = 1.0):
+                 scale: Annotated[float, validation.GreaterThan(0)] = 1.0):
         self._max_value = max_value
         self._min_value = min_value
         self._scale = scale
