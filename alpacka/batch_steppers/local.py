@@ -1,16 +1,16 @@
 """LocalBatchStepper: all agents in one process, their requests batched."""
 
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Annotated, Any, Callable, Dict, List, Optional, Sequence
 
-import gin
 
 from alpacka import data
 from alpacka.agents import in_process
 from alpacka.batch_steppers import core
 from alpacka.batch_steppers import step_collection
+from alpacka.utils import validation
 
 
-@gin.configurable(module='alpacka.batch_steppers')
+@validation.configurable(module='alpacka.batch_steppers')
 class LocalBatchStepper(core.BatchStepper):
     """Runs all env-agent pairs in this process.
 
@@ -32,10 +32,13 @@ class LocalBatchStepper(core.BatchStepper):
     """
 
     def __init__(self, env_class: Callable, agent_class: Callable,
-                 network_fn: Callable, n_envs: int,
+                 network_fn: Optional[Callable],
+                 n_envs: Annotated[int, validation.AtLeast(1)],
                  output_dir: Optional[str] = None,
-                 seed: Optional[int] = None, first_env_index: int = 0,
-                 n_envs_in_batch: Optional[int] = None):
+                 seed: Optional[int] = None,
+                 first_env_index: Annotated[int, validation.AtLeast(0)] = 0,
+                 n_envs_in_batch: Annotated[
+                     Optional[int], validation.AtLeast(1)] = None):
         super().__init__(env_class, agent_class, network_fn, n_envs,
                          output_dir, seed)
         self._pairs = in_process.InProcessEpisodes(

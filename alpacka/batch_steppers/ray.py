@@ -29,10 +29,10 @@ worker by worker, before it returns.
 import logging
 import os
 import sys
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import (Annotated, Any, Callable, Dict, List, Optional, Sequence,
+                    Tuple)
 
 import cloudpickle
-import gin
 import numpy as np
 
 from alpacka import data
@@ -41,6 +41,7 @@ from alpacka.batch_steppers import core
 from alpacka.batch_steppers import local
 from alpacka.utils import gin_config as gin_config_lib
 from alpacka.utils import seeding
+from alpacka.utils import validation
 
 _logger = logging.getLogger(__name__)
 
@@ -229,7 +230,7 @@ def _split_evenly(n_items: int, n_parts: int) -> List[Tuple[int, int]]:
     return ranges
 
 
-@gin.configurable(module='alpacka.batch_steppers')
+@validation.configurable(module='alpacka.batch_steppers')
 class RayBatchStepper(core.BatchStepper):
     """Runs the env-agent pairs in long-lived Ray actors, several per actor.
 
@@ -265,10 +266,12 @@ class RayBatchStepper(core.BatchStepper):
     """
 
     def __init__(self, env_class: Callable, agent_class: Callable,
-                 network_fn: Callable, n_envs: int,
+                 network_fn: Optional[Callable],
+                 n_envs: Annotated[int, validation.AtLeast(1)],
                  output_dir: Optional[str] = None,
                  seed: Optional[int] = None,
-                 n_workers: Optional[int] = None):
+                 n_workers: Annotated[
+                     Optional[int], validation.AtLeast(1)] = None):
         super().__init__(env_class, agent_class, network_fn, n_envs,
                          output_dir, seed)
         import ray  # pylint: disable=import-outside-toplevel
@@ -280,10 +283,6 @@ class RayBatchStepper(core.BatchStepper):
         try:
             if n_workers is None:
                 n_workers = max(1, int(ray.cluster_resources().get('CPU', 1)))
-            if n_workers < 1:
-                raise ValueError(
-                    f'RayBatchStepper.n_workers must be at least 1, got '
-                    f'{n_workers}.')
             self._env_ranges = _split_evenly(n_envs, min(n_workers, n_envs))
             worker_config = gin_config_lib.config_for_workers()
             self._worker_args = {
