@@ -1,14 +1,14 @@
 """Runner callbacks: hooks around each epoch (evaluation, custom logging, ...)."""
 
 import functools
-from typing import Any, Callable, Optional
+from typing import Annotated, Any, Callable, Optional
 
-import gin
 
 from alpacka import batch_steppers
 from alpacka import metric_logging
 from alpacka.runner import epoch_metrics
 from alpacka.utils import seeding
+from alpacka.utils import validation
 
 
 class Callback:
@@ -46,7 +46,7 @@ def make_evaluation_agent(agent_class: Callable) -> Any:
     return agent
 
 
-@gin.configurable(module='alpacka.runner.callbacks')
+@validation.configurable(module='alpacka.runner.callbacks')
 class EvaluationCallback(Callback):
     """Every few epochs, plays greedy episodes and logs ``eval_episode/*``.
 
@@ -65,15 +65,16 @@ class EvaluationCallback(Callback):
         batch_stepper_class: Where evaluation episodes run.
     """
 
-    def __init__(self, runner: Any, every_n_epochs: int = 1,
-                 n_episodes: int = 8, time_limit: Optional[int] = None,
+    def __init__(self,
+                 runner: Annotated[Any, validation.Unchecked(
+                     'the Runner, which passes itself')],
+                 every_n_epochs: Annotated[int, validation.AtLeast(1)] = 1,
+                 n_episodes: Annotated[int, validation.AtLeast(1)] = 8,
+                 time_limit: Annotated[
+                     Optional[int], validation.AtLeast(1)] = None,
                  batch_stepper_class: Callable = (
                      batch_steppers.LocalBatchStepper)):
         super().__init__(runner)
-        if every_n_epochs < 1 or n_episodes < 1:
-            raise ValueError(
-                f'EvaluationCallback needs every_n_epochs >= 1 and '
-                f'n_episodes >= 1, got {every_n_epochs} and {n_episodes}.')
         self._every_n_epochs = every_n_epochs
         self._n_episodes = n_episodes
         self._time_limit = time_limit

@@ -5,9 +5,8 @@ import math
 import os
 import sys
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
-
-import gin
+from typing import (Annotated, Any, Callable, Dict, List, Optional, Sequence,
+                    Tuple)
 
 from alpacka import agents
 from alpacka import batch_steppers
@@ -24,9 +23,10 @@ from alpacka.utils import atomic_files
 from alpacka.utils import gin_config
 from alpacka.utils import run_directory
 from alpacka.utils import seeding
+from alpacka.utils import validation
 
 
-@gin.configurable(module='alpacka.runner')
+@validation.configurable(module='alpacka.runner')
 class Runner:
     """Runs an experiment: each epoch gathers episodes, then trains.
 
@@ -67,17 +67,22 @@ class Runner:
                  env_kwargs: Optional[Dict[str, Any]] = None,
                  agent_class: Callable = agents.RandomAgent,
                  network_class: Callable = networks.DummyNetwork,
-                 n_envs: int = 16,
-                 episode_time_limit: Optional[int] = None,
+                 n_envs: Annotated[int, validation.AtLeast(1)] = 16,
+                 episode_time_limit: Annotated[
+                     Optional[int], validation.AtLeast(1)] = None,
                  batch_stepper_class: Callable = batch_steppers.LocalBatchStepper,
                  trainer_class: Callable = trainers.DummyTrainer,
                  callback_classes: Sequence[Callable] = (),
-                 n_epochs: Optional[int] = None,
-                 n_precollect_epochs: int = 0,
-                 seed: Optional[int] = None,
-                 checkpoint_every: int = 1,
-                 env_steps_per_epoch: Optional[int] = None,
-                 env_steps_per_train: Optional[int] = None):
+                 n_epochs: Annotated[Optional[int], validation.AtLeast(0)] = None,
+                 n_precollect_epochs: Annotated[int, validation.AtLeast(0)] = 0,
+                 seed: Annotated[Optional[int], validation.AtLeast(0)] = None,
+                 checkpoint_every: Annotated[int, validation.AtLeast(0)] = 1,
+                 env_steps_per_epoch: Annotated[
+                     Optional[int], validation.AtLeast(1)] = None,
+                 env_steps_per_train: Annotated[
+                     Optional[int], validation.AtLeast(1)] = None):
+        # Bindings of configurables built later (in workers, in epochs) too.
+        validation.check_bindings()
         self._output_dir = output_dir
         self._n_envs = n_envs
         self._env_steps_per_epoch = env_steps_per_epoch
@@ -108,6 +113,8 @@ class Runner:
         try:
             self._network = self._network_fn()
         except (ValueError, TypeError) as error:
+            if isinstance(error, errors.UserError):
+                raise  # Already says what to fix (e.g. a refused argument).
             raise errors.NetworkSignatureError(
                 f'Building {startup_checks.describe(network_class)} for the agent\'s network '
                 f'signature {self._network_signature} failed: {error}'
