@@ -164,7 +164,9 @@ def _is_float(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _split_annotated(hint: Any) -> Tuple[Any, List[Constraint]]:
+def split_annotated(hint: Any) -> Tuple[Any, List[Constraint]]:
+    """``Annotated[base, *constraints]`` -> ``(base, constraints)``; other
+    hints -> ``(hint, [])``."""
     if typing.get_origin(hint) is typing.Annotated:
         base, *extras = typing.get_args(hint)
         return base, [e for e in extras if isinstance(e, Constraint)]
@@ -174,7 +176,7 @@ def _split_annotated(hint: Any) -> Tuple[Any, List[Constraint]]:
 def is_understood(hint: Any) -> bool:
     """Whether hint is a declaration this module checks (see the module
     docstring); a bare Any is not."""
-    base, constraints = _split_annotated(hint)
+    base, constraints = split_annotated(hint)
     if base is Any:
         return any(isinstance(c, Unchecked) for c in constraints)
     origin = typing.get_origin(base)
@@ -191,9 +193,17 @@ def is_understood(hint: Any) -> bool:
     return base is None or inspect.isclass(base)
 
 
-def _matches(value: Any, hint: Any) -> bool:
-    """Whether value has the type hint (constraints included)."""
-    base, constraints = _split_annotated(hint)
+def allows(value: Any, hint: Any) -> bool:
+    """Whether a declaration allows value.
+
+    Args:
+        value: An argument.
+        hint: Its parameter's hint (see the module docstring).
+
+    Returns:
+        Whether value has the hint's type and meets its constraints.
+    """
+    base, constraints = split_annotated(hint)
     if value is _UNKNOWN:
         return True
     if not _matches_type(value, base):
@@ -214,7 +224,7 @@ def _matches_type(value: Any, hint: Any) -> bool:  # pylint: disable=too-many-re
         return isinstance(value, bool)
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is typing.Union:
-        return any(_matches(value, arg) for arg in args)
+        return any(allows(value, arg) for arg in args)
     if origin is typing.Literal:
         return value in args
     if hint is Callable or origin is collections.abc.Callable:
@@ -227,13 +237,13 @@ def _matches_type(value: Any, hint: Any) -> bool:  # pylint: disable=too-many-re
             return False
         if origin is tuple and args and args[-1] is not Ellipsis:
             return len(value) == len(args) and all(
-                _matches(v, a) for v, a in zip(value, args))
-        return not args or all(_matches(v, args[0]) for v in value)
+                allows(v, a) for v, a in zip(value, args))
+        return not args or all(allows(v, args[0]) for v in value)
     if origin in (dict, collections.abc.Mapping):
         if not isinstance(value, collections.abc.Mapping):
             return False
         key_hint, value_hint = args or (Any, Any)
-        return all(_matches(k, key_hint) and _matches(v, value_hint)
+        return all(allows(k, key_hint) and allows(v, value_hint)
                    for k, v in value.items())
     if inspect.isclass(hint):
         return isinstance(value, hint)
@@ -246,7 +256,7 @@ _NAMES = {int: 'an int', float: 'a number', str: 'a string',
 
 def describe(hint: Any) -> str:
     """What a hint allows, as text, e.g. ``an int >= 1, or None``."""
-    base, constraints = _split_annotated(hint)
+    base, constraints = split_annotated(hint)
     origin, args = typing.get_origin(base), typing.get_args(base)
     if origin is typing.Union:
         parts = [describe(a) for a in args if a is not _NoneType]
@@ -272,9 +282,13 @@ def describe(hint: Any) -> str:
     elif base is Any:
         return ' and '.join(c.describe() for c in constraints) or 'anything'
     elif inspect.isclass(base):
-        text = f'a {base.__name__}'
+        article = 'an' if base.__name__[:1] in 'AEIOU' else 'a'
+        text = f'{article} {base.__name__}'
     else:
         text = str(base)
+    if any(isinstance(c, OneOf) for c in constraints):
+        # The choices say the type.
+        return ' and '.join(c.describe() for c in constraints)
     if constraints:
         text += ' ' + ' and '.join(c.describe() for c in constraints)
     return text
@@ -282,12 +296,14 @@ def describe(hint: Any) -> str:
 
 def _describe_container(origin: Any, args: tuple) -> str:
     if origin in (dict, collections.abc.Mapping):
-        return 'a dict' + (f' of {describe(args[0])} to {describe(args[1])}'
-                           if args else '')
+        parts = [f'{what}: {describe(arg)}'
+                 for what, arg in zip(('keys', 'values'), args)
+                 if arg is not Any]
+        return 'a dict' + (f' ({"; ".join(parts)})' if parts else '')
     if origin is tuple and args and args[-1] is not Ellipsis:
         return 'a tuple (' + ', '.join(describe(a) for a in args) + ')'
     return 'a list or tuple' + (f' of items each {describe(args[0])}'
-                                if args else '')
+                                if args and args[0] is not Any else '')
 
 
 def _message(owner: str, name: str, value: Any, hint: Any) -> str:
@@ -326,7 +342,7 @@ class Declaration:
         owner = f'{scope}/{self.name}' if scope else self.name
         for name, value in arguments.items():
             hint = self.hints.get(name)
-            if hint is not None and not _matches(value, hint):
+            if hint is not None and not allows(value, hint):
                 raise ArgumentError(_message(owner, name, value, hint))
 
 
