@@ -154,6 +154,9 @@ class Unchecked(Constraint):
 # Types -------------------------------------------------------------------
 
 _NoneType = type(None)
+# The generic containers allows() checks.
+_CONTAINERS = (list, tuple, dict, collections.abc.Sequence,
+               collections.abc.Mapping)
 
 
 def _is_int(value: Any) -> bool:
@@ -186,11 +189,12 @@ def is_understood(hint: Any) -> bool:
         return True
     if origin in (collections.abc.Callable, type):
         return True
-    if origin is not None:
+    if origin in _CONTAINERS:
         # Items may be anything: Dict[str, Any] is a declaration.
         return all(is_understood(arg) for arg in typing.get_args(base)
                    if arg not in (Ellipsis, Any))
-    return base is None or inspect.isclass(base)
+    # Other generics (Iterable[int], ...) are not checked, so not understood.
+    return origin is None and (base is None or inspect.isclass(base))
 
 
 def allows(value: Any, hint: Any) -> bool:

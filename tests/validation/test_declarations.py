@@ -3,7 +3,8 @@ every parameter (a new configurable or parameter without a declaration
 fails here)."""
 
 import inspect
-from typing import Annotated, Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import (Annotated, Any, Callable, Dict, Iterable, Optional, Sequence,
+                    Tuple, Union)
 
 import gin
 import pytest
@@ -47,6 +48,17 @@ def test_a_configurable_without_hints_is_reported():
         return count, rate
     assert validation.undeclared_parameters(
         'tests.undeclared', undeclared) == ['count', 'rate']
+
+
+@pytest.mark.parametrize('hint, understood', [
+    (Optional[int], True),
+    (Dict[str, Any], True),
+    (Any, False),  # a bare Any declares nothing
+    (Annotated[Any, validation.Unchecked('checked by Keras')], True),
+    (Iterable[int], False),  # not checked, so not a declaration
+])
+def test_which_hints_are_declarations(hint, understood):
+    assert validation.is_understood(hint) == understood
 
 
 @pytest.mark.parametrize('value, hint, allowed', [
