@@ -10,6 +10,8 @@ when the Runner builds each component (values given through Gin macros,
 which the start-up check cannot read, and through Runner.env_kwargs).
 """
 
+import signal
+
 import gin
 import pytest
 from walk_cases import parameter_cases, snapshot, unchecked_parameters
@@ -19,6 +21,14 @@ from alpacka.utils import run_directory
 
 _TINY_RUN = ['--config=Runner.n_envs=2', '--config=Runner.n_epochs=1',
              '--config=Runner.episode_time_limit=5', '--config=Runner.seed=0']
+
+
+@pytest.fixture(autouse=True, scope='module')
+def _keep_sigterm_handler():
+    # cli.main turns SIGTERM into KeyboardInterrupt; not for pytest's process.
+    handler = signal.getsignal(signal.SIGTERM)
+    yield
+    signal.signal(signal.SIGTERM, handler)
 
 
 @pytest.fixture(name='finished_run', scope='module')
