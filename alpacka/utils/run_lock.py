@@ -46,6 +46,33 @@ def _read_holder(path: str) -> Optional[int]:
         return None
 
 
+def holder(directory: str,
+           lock_file: str = run_directory.RUN_LOCK_FILE) -> Optional[str]:
+    """Who holds a directory's lock, without taking it or creating files.
+
+    Args:
+        directory: A directory a RunLock may hold.
+        lock_file: The lock file's name inside directory.
+
+    Returns:
+        ``describe_process`` of the holder (``'another process'`` if its PID
+        is unreadable), or None if nobody holds the lock.
+    """
+    path = os.path.join(directory, lock_file)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        pid = _read_holder(path)
+        return describe_process(pid) if pid is not None else 'another process'
+    finally:
+        os.close(fd)  # Also releases the probe's lock if it got one.
+    return None
+
+
 class RunLock:
     """An exclusive, non-blocking lock on a directory, for the lifetime of a
     run (or a sweep). Use as a context manager or with acquire/release.
