@@ -20,7 +20,7 @@ import errno
 import fcntl
 import os
 import sys
-from typing import Optional
+from typing import Optional, Tuple
 
 from alpacka import errors
 from alpacka.utils import run_directory
@@ -38,12 +38,14 @@ def describe_process(pid: int) -> str:
     return f'process {pid} ({command})' if command else f'process {pid}'
 
 
-def _read_holder(path: str) -> Optional[int]:
+def _read_holder(path: str) -> Tuple[Optional[int], str]:
+    """The PID a lock file names (None if unreadable), and its description."""
     try:
         with open(path, encoding='utf-8') as lock_file:
-            return int(lock_file.readline().strip())
+            pid = int(lock_file.readline().strip())
     except (OSError, ValueError):
-        return None
+        return None, 'another process'
+    return pid, describe_process(pid)
 
 
 def holder(directory: str,
@@ -66,8 +68,7 @@ def holder(directory: str,
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        pid = _read_holder(path)
-        return describe_process(pid) if pid is not None else 'another process'
+        return _read_holder(path)[1]
     finally:
         os.close(fd)  # Also releases the probe's lock if it got one.
     return None
@@ -159,12 +160,10 @@ class RunLock:
                                                     locked.st_dev)
 
     def _in_use(self) -> errors.OutputDirError:
-        pid = _read_holder(self._path)
-        holder = (describe_process(pid) if pid is not None
-                  else 'another process')
+        pid, description = _read_holder(self._path)
         return errors.OutputDirError(
             f'{self._directory} is in use by another {self._what}: '
-            f'{holder} holds {self._path}. Wait for it to end (or stop it'
+            f'{description} holds {self._path}. Wait for it to end (or stop it'
             + (f' with kill {pid}' if pid is not None else '') +
             '), or choose another --output_dir; two processes writing one '
             'directory would overwrite each other\'s checkpoints.')
