@@ -38,6 +38,7 @@ from alpacka import errors
 from alpacka import metric_logging
 from alpacka.experiments import jobs as jobs_lib
 from alpacka.experiments.jobs import FAILED, FINISHED, INTERRUPTED, RUNNING, Job
+from alpacka.runner import config_drift
 from alpacka.runner import specs
 from alpacka.utils import run_directory
 from alpacka.utils import run_lock
@@ -308,6 +309,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--config', action='append', default=[],
                         help='Gin binding added to every experiment, after '
                              'its own; may be repeated.')
+    parser.add_argument('--allow_config_change', action='store_true',
+                        help='Let experiments resume under other bindings '
+                             'than their runs were made with (passed to '
+                             'each python -m alpacka.runner). Without it a '
+                             'sweep whose bindings changed is refused.')
     parser.add_argument('--debug', action='store_true',
                         help='Show full tracebacks for errors.')
     args = parser.parse_args(argv)
@@ -356,8 +362,9 @@ def run_sweep(args: argparse.Namespace) -> int:
     """Runs a sweep described by parsed arguments; returns the exit code."""
     loaded = specs.load_experiments(args.spec)
     output_dir = os.path.abspath(os.path.expanduser(args.output_dir))
-    jobs = jobs_lib.make_jobs(os.path.abspath(args.spec),
-                              loaded['experiments'], output_dir, args.config)
+    jobs = jobs_lib.make_jobs(
+        os.path.abspath(args.spec), loaded['experiments'], output_dir,
+        args.config, [config_drift.FLAG] if args.allow_config_change else [])
     jobs_lib.validate(jobs)
     # One launcher per sweep directory (the experiments lock their own).
     with run_lock.RunLock(output_dir, what='sweep', lock_file=LOCK_FILE):
