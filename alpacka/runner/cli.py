@@ -14,9 +14,7 @@ from alpacka import metric_logging
 from alpacka.runner import config_drift
 from alpacka.runner import core
 from alpacka.runner import specs
-from alpacka.utils import atomic_files
 from alpacka.utils import gin_errors
-from alpacka.utils import run_directory
 from alpacka.utils import run_lock
 
 # Exit codes: 2 for input the user can fix, 1 for a failed run, 130 for Ctrl-C.
@@ -62,27 +60,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--debug', action='store_true',
                         help='Show full tracebacks for every error.')
     return parser.parse_args(argv)
-
-
-def prepare_output_dir(output_dir: str) -> str:
-    """Creates the output directory and checks it is writable.
-
-    Raises:
-        OutputDirError: it cannot be created or written.
-    """
-    output_dir = os.path.abspath(os.path.expanduser(output_dir))
-    probe_path = os.path.join(output_dir, run_directory.WRITE_PROBE_FILE)
-    try:
-        os.makedirs(output_dir, exist_ok=True)
-        with atomic_files.atomic_write(probe_path, 'w') as probe:
-            probe.write('ok')
-        os.remove(probe_path)
-    except OSError as error:
-        raise errors.OutputDirError(
-            f'Cannot write to the output directory {output_dir}: '
-            f'{error.strerror or error}. Choose a directory you can write '
-            f'to with --output_dir.') from error
-    return output_dir
 
 
 def parse_gin(config_files: List[str], bindings: List[str]) -> None:

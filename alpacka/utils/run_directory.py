@@ -17,7 +17,6 @@ Layout of ``<output_dir>`` (``--output_dir`` of ``python3 -m alpacka.runner``)::
                         describes what is inside)
     batch_stepper/      output directory of the Runner's batch stepper
     tensorboard/        TensorBoard event files (--tensorboard)
-    .write_test         the CLI's writability probe, removed at once
 
 An experiment directory of a sweep (``python3 -m alpacka.sweep``) is a run
 directory that also holds ``sweep_status.json`` (the sweep's record of the
@@ -35,7 +34,6 @@ CONFIG_FILE = 'config.gin'
 CHECKPOINTS_DIR = 'checkpoints'
 BATCH_STEPPER_DIR = 'batch_stepper'
 TENSORBOARD_DIR = 'tensorboard'
-WRITE_PROBE_FILE = '.write_test'
 SWEEP_STATUS_FILE = 'sweep_status.json'
 SWEEP_LOG_FILE = 'log.txt'
 SWEEP_LOCK_FILE = '.sweep.lock'
