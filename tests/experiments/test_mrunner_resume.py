@@ -3,19 +3,11 @@ changed spec does not silently resume a run made with the old one."""
 
 import os
 
-import gin
 from experiments_helpers import write_spec
 
 from alpacka.runner import cli
 from alpacka.utils import run_directory
-
-
-def _main(argv):
-    gin.clear_config()
-    try:
-        return cli.main([str(arg) for arg in argv])
-    finally:
-        gin.clear_config()
+from tests.runner.cli_helpers import main_in_process as _main
 
 
 def test_a_changed_spec_is_refused_and_the_run_left_as_it_was(tmp_path,

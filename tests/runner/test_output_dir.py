@@ -10,19 +10,11 @@ import pytest
 from alpacka.runner import cli
 from alpacka.runner import config_drift
 from alpacka.utils import run_directory
+from tests.runner.cli_helpers import main_in_process as main
 
 # A run of two tiny epochs: CartPole, RandomAgent, DummyNetwork.
 SMALL = ['--config=Runner.n_envs=2', '--config=Runner.episode_time_limit=10',
          '--config=Runner.n_epochs=2', '--config=Runner.seed=1']
-
-
-def main(argv):
-    """cli.main in this process, from an empty Gin config."""
-    gin.clear_config()
-    try:
-        return cli.main([str(arg) for arg in argv])
-    finally:
-        gin.clear_config()
 
 
 def snapshot(directory):
