@@ -143,6 +143,11 @@ class RunLock:
         self._fd = None
 
     def _open(self) -> int:
+        if os.path.exists(self._directory) and not os.path.isdir(
+                self._directory):
+            raise errors.OutputDirError(
+                f'{self._directory} is a file, not a directory. Choose a '
+                f'directory (new or one of an earlier run) for --output_dir.')
         try:
             os.makedirs(self._directory, exist_ok=True)
             return os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,

@@ -93,3 +93,7 @@ def test_run_lock_names_an_unwritable_directory(tmp_path):
     with pytest.raises(errors.OutputDirError,
                        match='Cannot write to the output directory'):
         run_lock.RunLock(str(blocked / 'run')).acquire()
+    with pytest.raises(errors.OutputDirError,
+                       match='is a file, not a directory'):
+        run_lock.RunLock(str(blocked)).acquire()
+    assert blocked.read_text() == 'not a directory'
