@@ -3,9 +3,12 @@
 What ``<output_dir>/config.gin`` holds: the config of the run that created
 the directory, written once: its parsed bindings (``gin.config_str()``) when
 it starts, replaced by its operative config (every parameter it used,
-defaults included) after its first epoch, before its first checkpoint. Once a
-checkpoint exists, config.gin is never rewritten: it is the record of the
-configuration that produced the checkpoints and metrics.
+defaults included) after its first epoch, before its first checkpoint (a run
+stopped during its first epoch checkpoints with the parsed bindings still
+there). Once a checkpoint exists, config.gin is never rewritten: it is the
+record of the configuration that produced the checkpoints and metrics. A
+directory without a checkpoint holds no run to resume: a re-run there starts
+afresh and writes its own config.gin.
 
 A re-run on a directory with a checkpoint compares its bindings to
 config.gin's, as Gin bindings (parsed values, not text): a parameter the

@@ -1,11 +1,12 @@
 """The run's Gin config as text: what config.gin holds and what Ray workers parse.
 
-Two consumers need the driver's Gin config written out:
+Three consumers need the driver's Gin config written out:
 
 - the run directory's ``config.gin``: ``gin.config_str()`` (the parsed
   bindings) when the run starts, then ``operative_config_text()`` (every
   parameter the run used, defaults included) after its first epoch
-  (``write_config``);
+  (``write_config``), by the run that starts the directory only (see
+  runner/config_drift.py);
 - a resumed run, whose bindings are compared to its config.gin
   (runner/config_drift.py; ``parameter_default`` completes bindings left
   out with the defaults an operative config lists);
