@@ -69,7 +69,12 @@ def find_runs(paths: Sequence[str]) -> List[str]:
     runs = []
     for path in paths:
         if not os.path.isdir(path):
-            raise PlotError(f'{path} is not a directory.')
+            why = ('a file' if os.path.exists(path) else
+                   f'nothing (working directory: {os.getcwd()})')
+            raise PlotError(
+                f'{path} is not a directory: it is {why}. Give run output '
+                f'directories (--output_dir of python3 -m alpacka.runner) or '
+                f'directories that hold them.')
         found = []
         for directory, subdirectories, files in os.walk(path):
             subdirectories[:] = sorted(name for name in subdirectories

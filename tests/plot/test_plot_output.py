@@ -66,3 +66,13 @@ def test_an_output_without_extension_is_a_png_named_so(run_dir, tmp_path,
     assert code == 0
     assert f'Wrote {tmp_path / "curve.png"}:' in out
     assert (tmp_path / 'curve.png').read_bytes()[:4] == b'\x89PNG'
+
+
+def test_an_unknown_run_directory_is_named(tmp_path, capsys):
+    code, _, err = _main(capsys, tmp_path / 'no_such_run', '--output',
+                         tmp_path / 'x.png')
+    assert code == 2
+    assert f'{tmp_path / "no_such_run"} is not a directory: it is nothing' in (
+        err)
+    assert err.count('\n') == 1 and 'Traceback' not in err
+    assert not (tmp_path / 'x.png').exists()
