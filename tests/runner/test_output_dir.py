@@ -1,15 +1,20 @@
 """A run's output directory: no config drift on resume, nothing written by a
 run that fails to start (the CLI in-process, on real runs)."""
 
+import glob
 import hashlib
 import os
 
 import gin
 import pytest
 
+from alpacka.metric_logging import gin_params
 from alpacka.runner import cli
 from alpacka.runner import config_drift
+from alpacka.runner import core
+from alpacka.utils import gin_config
 from alpacka.utils import run_directory
+from tests.runner.cli_helpers import REPO_ROOT
 from tests.runner.cli_helpers import main_in_process as main
 
 # A run of two tiny epochs: CartPole, RandomAgent, DummyNetwork.
@@ -151,3 +156,20 @@ def test_differences_compare_values_and_defaults():
     assert not found[0].resumable
     found = config_drift.differences({}, {'scope/Runner.n_epochs': 4})
     assert len(found) == 1 and found[0].resumable
+
+
+@pytest.mark.parametrize('config', sorted(
+    os.path.basename(path) for path in
+    glob.glob(os.path.join(REPO_ROOT, 'alpacka', 'configs', '*.gin'))))
+def test_shipped_configs_match_their_operative_config(config, tmp_path):
+    """The same command on a shipped config's run finds no difference: its
+    operative config (defaults included) against its parsed bindings."""
+    cli.parse_gin([os.path.join(REPO_ROOT, 'alpacka', 'configs', config)], [])
+    runner = core.Runner(str(tmp_path))
+    try:
+        operative = gin_config.operative_config_text()
+    finally:
+        runner.close()
+    found = config_drift.differences(gin_params.parse_bindings(operative),
+                                     gin_params.current_bindings())
+    assert [difference.describe() for difference in found] == []
