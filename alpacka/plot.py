@@ -24,6 +24,7 @@ import numpy as np
 
 from alpacka import metric_logging
 from alpacka.metric_logging import gin_params
+from alpacka.utils import atomic_files
 from alpacka.utils import run_directory
 
 SPREADS = ('minmax', 'std', 'none')
@@ -68,7 +69,12 @@ def find_runs(paths: Sequence[str]) -> List[str]:
     runs = []
     for path in paths:
         if not os.path.isdir(path):
-            raise PlotError(f'{path} is not a directory.')
+            why = ('a file' if os.path.exists(path) else
+                   f'nothing (working directory: {os.getcwd()})')
+            raise PlotError(
+                f'{path} is not a directory: it is {why}. Give run output '
+                f'directories (--output_dir of python3 -m alpacka.runner) or '
+                f'directories that hold them.')
         found = []
         for directory, subdirectories, files in os.walk(path):
             subdirectories[:] = sorted(name for name in subdirectories
@@ -313,9 +319,46 @@ def draw(curves: Sequence[Curve], metric: str, output: str,
     axes.set_title(metric + (f'  ({caption})' if group_by else ''))
     axes.grid(True, alpha=0.3)
     axes.legend(title=group_by, fontsize='small')
-    directory = os.path.dirname(os.path.abspath(output))
-    os.makedirs(directory, exist_ok=True)
-    figure.savefig(output)
+    # Written whole or not at all: a failed write keeps an earlier figure.
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+        with atomic_files.atomic_write(output, 'wb') as output_file:
+            figure.savefig(output_file, format=_image_format(output))
+    except OSError as error:
+        raise PlotError(f'Cannot write {output}: {error.strerror or error}. '
+                        f'Choose another --output.') from error
+
+
+def _image_format(output: str) -> str:
+    return os.path.splitext(output)[1][1:].lower()
+
+
+def check_output(output: str) -> str:
+    """Checks the figure's path before any run is read.
+
+    Args:
+        output: The --output value; without an extension, ``.png`` is added.
+
+    Returns:
+        The path to write.
+
+    Raises:
+        PlotError: it is a directory, or its extension names no image
+            format matplotlib writes.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # pylint: disable=import-outside-toplevel
+    if os.path.isdir(output):
+        raise PlotError(f'--output {output} is a directory; name a file in '
+                        f'it, e.g. {os.path.join(output, "plot.png")}.')
+    if not _image_format(output):
+        output += '.png'
+    formats = FigureCanvasAgg.get_supported_filetypes()
+    if _image_format(output) not in formats:
+        raise PlotError(
+            f'--output {output}: {_image_format(output)!r} is not an image '
+            f'format matplotlib writes; end the name with one of '
+            f'{", ".join("." + name for name in sorted(formats))}.')
+    return output
 
 
 def plot_learning_curves(paths: Sequence[str], metric: str, output: str,
@@ -332,7 +375,11 @@ def plot_learning_curves(paths: Sequence[str], metric: str, output: str,
 
     Returns:
         The plotted curves (see learning_curves).
+
+    Raises:
+        PlotError: see check_output, learning_curves and draw.
     """
+    output = check_output(output)
     curves = learning_curves(paths, metric, group_by, spread)
     draw(curves, metric, output, group_by, spread)
     return curves
@@ -366,13 +413,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point; returns the exit code (2 for a problem with the input)."""
     args = parse_args(argv)
     try:
+        output = check_output(args.output)
         curves = plot_learning_curves(args.output_dirs, args.metric,
-                                      args.output, args.group_by, args.spread)
+                                      output, args.group_by, args.spread)
     except PlotError as error:
         print(f'alpacka.plot: error: {error}', file=sys.stderr)
         return 2
     n_runs = sum(len(curve.runs) for curve in curves)
-    print(f'Wrote {args.output}: {args.metric} of {n_runs} runs in '
+    print(f'Wrote {output}: {args.metric} of {n_runs} runs in '
           f'{len(curves)} curves.')
     return 0
 

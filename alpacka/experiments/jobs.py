@@ -25,6 +25,7 @@ from alpacka import errors
 from alpacka.experiments import child_guard
 from alpacka.experiments import naming
 from alpacka.runner import cli
+from alpacka.runner import config_drift
 from alpacka.utils import atomic_files
 from alpacka.utils import gin_bindings as bindings_lib
 from alpacka.utils import run_directory
@@ -165,8 +166,12 @@ def _child_env(experiment: Dict[str, Any], cwd: str) -> Dict[str, str]:
 
 
 def make_jobs(spec_path: str, experiments: List[Dict[str, Any]],
-              output_dir: str, extra_bindings: Sequence[str]) -> List[Job]:
+              output_dir: str, extra_bindings: Sequence[str],
+              extra_flags: Sequence[str] = ()) -> List[Job]:
     """Builds the jobs of a sweep from a spec's experiments.
+
+    extra_bindings and extra_flags (e.g. ``--allow_config_change``) go to
+    every experiment, after its own.
 
     Raises:
         ConfigError: a script does not run alpacka.runner, or a parameter
@@ -191,8 +196,9 @@ def make_jobs(spec_path: str, experiments: List[Dict[str, Any]],
             raise errors.ConfigError(f'{error} (experiment {name})') from error
         all_bindings = spec_bindings + script.bindings + list(extra_bindings)
         flags = list(script.flags)
-        if experiment.get('with_neptune') and '--neptune' not in flags:
-            flags.append('--neptune')
+        wanted = [*extra_flags] + (['--neptune'] if
+                                   experiment.get('with_neptune') else [])
+        flags.extend(flag for flag in wanted if flag not in flags)
         job_dir = os.path.join(output_dir, name)
         runner_args = ([f'--output_dir={job_dir}'] +
                        [f'--config_file={path}' for path in config_files] +
@@ -214,13 +220,18 @@ def validate(jobs: Sequence[Job]) -> None:
     Sets each job's n_epochs. Leaves Gin's config empty.
 
     Raises:
-        ConfigError: a job's config is wrong; names the job and the binding.
+        ConfigError: a job's config is wrong, or differs from the config of
+            the run already in its directory (see config_drift) without
+            ``--allow_config_change``; names the job and the binding.
     """
     try:
         for i, job in enumerate(jobs):
             gin.clear_config()
             try:
                 cli.parse_gin(job.config_files, job.bindings)
+                config_drift.check(
+                    job.output_dir,
+                    allow_change=config_drift.FLAG in job.runner_args)
             except errors.ConfigError as error:
                 raise errors.ConfigError(
                     f'Experiment {job.name} ({i + 1} of {len(jobs)}): {error} '

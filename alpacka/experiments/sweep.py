@@ -25,8 +25,6 @@ child_guard.py).
 """
 
 import argparse
-import contextlib
-import fcntl
 import os
 import signal
 import subprocess
@@ -40,9 +38,10 @@ from alpacka import errors
 from alpacka import metric_logging
 from alpacka.experiments import jobs as jobs_lib
 from alpacka.experiments.jobs import FAILED, FINISHED, INTERRUPTED, RUNNING, Job
-from alpacka.runner import cli
+from alpacka.runner import config_drift
 from alpacka.runner import specs
 from alpacka.utils import run_directory
+from alpacka.utils import run_lock
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -310,6 +309,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--config', action='append', default=[],
                         help='Gin binding added to every experiment, after '
                              'its own; may be repeated.')
+    parser.add_argument('--allow_config_change', action='store_true',
+                        help='Let experiments resume under other bindings '
+                             'than their runs were made with (passed to '
+                             'each python -m alpacka.runner). Without it a '
+                             'sweep whose bindings changed is refused.')
     parser.add_argument('--debug', action='store_true',
                         help='Show full tracebacks for errors.')
     args = parser.parse_args(argv)
@@ -318,39 +322,26 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-@contextlib.contextmanager
-def _sweep_lock(output_dir: str):
-    """Holds DIR/.sweep.lock so that two launchers never share a directory;
-    the kernel drops it if the launcher dies."""
-    lock_fd = os.open(os.path.join(output_dir, LOCK_FILE),
-                      os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            raise errors.UserError(
-                f'Another alpacka.sweep is running on {output_dir}. Wait '
-                f'for it to end (or stop it), then re-run.') from error
-        yield
-    finally:
-        os.close(lock_fd)
-
-
 def _jobs_to_run(jobs: Sequence[Job]) -> List[Job]:
     """The jobs not finished with the same arguments by an earlier run.
 
     Raises:
-        UserError: a job is still running from an earlier launcher.
+        UserError: jobs are still running, from an earlier launcher or
+            another command (their directory's run lock is held); the
+            message has one line for each.
     """
-    to_run = []
+    to_run, in_use = [], []
     for job in jobs:
         status = jobs_lib.read_status(job) or {}
         pid = jobs_lib.alive_elsewhere(status, job)
         if pid is not None:
-            raise errors.UserError(
-                f'Experiment {job.name} is still running from an earlier '
-                f'sweep (pid {pid}). Wait for it, or stop it with kill '
-                f'{pid}, then re-run.')
+            in_use.append(f'  {job.name} is still running from an earlier '
+                          f'sweep (pid {pid}); kill {pid} stops it')
+            continue
+        holder = run_lock.holder(job.output_dir)
+        if holder is not None:
+            in_use.append(f'  {job.name} is in use by {holder}')
+            continue
         if status.get('status') == FINISHED:
             if status.get('runner_args') == job.runner_args:
                 print(f'{job.name}: already finished; skipped.')
@@ -358,6 +349,12 @@ def _jobs_to_run(jobs: Sequence[Job]) -> List[Job]:
             print(f'{job.name}: finished earlier with other arguments; '
                   f'running it again (it resumes from its checkpoint).')
         to_run.append(job)
+    if in_use:
+        lines = '\n'.join(in_use)
+        raise errors.UserError(
+            f'{len(in_use)} experiment(s) of this sweep are running '
+            f'already:\n{lines}\nWait for them to end (or stop them), then '
+            f're-run: finished experiments are skipped, the others resume.')
     return to_run
 
 
@@ -365,11 +362,12 @@ def run_sweep(args: argparse.Namespace) -> int:
     """Runs a sweep described by parsed arguments; returns the exit code."""
     loaded = specs.load_experiments(args.spec)
     output_dir = os.path.abspath(os.path.expanduser(args.output_dir))
-    jobs = jobs_lib.make_jobs(os.path.abspath(args.spec),
-                              loaded['experiments'], output_dir, args.config)
+    jobs = jobs_lib.make_jobs(
+        os.path.abspath(args.spec), loaded['experiments'], output_dir,
+        args.config, [config_drift.FLAG] if args.allow_config_change else [])
     jobs_lib.validate(jobs)
-    cli.prepare_output_dir(output_dir)
-    with _sweep_lock(output_dir):
+    # One launcher per sweep directory (the experiments lock their own).
+    with run_lock.RunLock(output_dir, what='sweep', lock_file=LOCK_FILE):
         to_run = _jobs_to_run(jobs)
         print(f'alpacka.sweep: {len(jobs)} experiment(s) in {output_dir}; '
               f'{len(to_run)} to run'

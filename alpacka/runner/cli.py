@@ -11,12 +11,11 @@ import gin
 
 from alpacka import errors
 from alpacka import metric_logging
+from alpacka.runner import config_drift
 from alpacka.runner import core
 from alpacka.runner import specs
-from alpacka.utils import atomic_files
-from alpacka.utils import gin_config
 from alpacka.utils import gin_errors
-from alpacka.utils import run_directory
+from alpacka.utils import run_lock
 
 # Exit codes: 2 for input the user can fix, 1 for a failed run, 130 for Ctrl-C.
 EXIT_USER_ERROR = 2
@@ -52,30 +51,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='Also log metrics to Neptune (project from the '
                              'mrunner spec or NEPTUNE_PROJECT; token from '
                              'NEPTUNE_API_TOKEN).')
+    parser.add_argument('--allow_config_change', action='store_true',
+                        help='Resume a run whose config.gin has other '
+                             'bindings than this command, under the new '
+                             'ones (recorded in <output_dir>/config_changes; '
+                             'config.gin is kept). Without it such a re-run '
+                             'is refused.')
     parser.add_argument('--debug', action='store_true',
                         help='Show full tracebacks for every error.')
     return parser.parse_args(argv)
-
-
-def prepare_output_dir(output_dir: str) -> str:
-    """Creates the output directory and checks it is writable.
-
-    Raises:
-        OutputDirError: it cannot be created or written.
-    """
-    output_dir = os.path.abspath(os.path.expanduser(output_dir))
-    probe_path = os.path.join(output_dir, run_directory.WRITE_PROBE_FILE)
-    try:
-        os.makedirs(output_dir, exist_ok=True)
-        with atomic_files.atomic_write(probe_path, 'w') as probe:
-            probe.write('ok')
-        os.remove(probe_path)
-    except OSError as error:
-        raise errors.OutputDirError(
-            f'Cannot write to the output directory {output_dir}: '
-            f'{error.strerror or error}. Choose a directory you can write '
-            f'to with --output_dir.') from error
-    return output_dir
 
 
 def parse_gin(config_files: List[str], bindings: List[str]) -> None:
@@ -176,6 +160,10 @@ def setup_extra_loggers(args: argparse.Namespace, output_dir: str,
 def run(args: argparse.Namespace) -> int:
     """Runs the experiment described by parsed arguments.
 
+    Nothing is written to the output directory before the config is parsed,
+    the directory locked (one run per directory), the bindings compared to
+    a resumed run's (config_drift) and the Runner built.
+
     Returns:
         The process exit code.
     """
@@ -183,19 +171,26 @@ def run(args: argparse.Namespace) -> int:
     mrunner_run = None
     if args.mrunner:
         mrunner_run, bindings = load_mrunner_spec(bindings)
-    output_dir = prepare_output_dir(args.output_dir)
     parse_gin(args.config_file, bindings)
-    gin_config.write_config(run_directory.config_path(output_dir),
-                            operative=False)
-    stdout_logger = metric_logging.StdoutLogger()
-    metric_logging.register_logger(stdout_logger)
-    extra_loggers = []
-    try:
-        extra_loggers = setup_extra_loggers(args, output_dir, mrunner_run)
-        core.Runner(output_dir).run()
-    finally:
-        metric_logging.close_loggers(extra_loggers)
-        metric_logging.unregister_logger(stdout_logger)
+    output_dir = os.path.abspath(os.path.expanduser(args.output_dir))
+    with run_lock.RunLock(output_dir):
+        resume = config_drift.check(output_dir, args.allow_config_change)
+        stdout_logger = metric_logging.StdoutLogger()
+        metric_logging.register_logger(stdout_logger)
+        extra_loggers = []
+        try:
+            runner = core.Runner(output_dir)
+            try:
+                config_drift.record(output_dir, resume)
+                extra_loggers = setup_extra_loggers(args, output_dir,
+                                                    mrunner_run)
+            except BaseException:
+                runner.close()
+                raise
+            runner.run()
+        finally:
+            metric_logging.close_loggers(extra_loggers)
+            metric_logging.unregister_logger(stdout_logger)
     return 0
 
 

@@ -133,9 +133,7 @@ class Runner:
         self._checkpointer = checkpointing.Checkpointer(output_dir)
         self._restore()
 
-        self._metrics_logger = metric_logging.JsonlLogger(
-            run_directory.metrics_path(output_dir))
-        metric_logging.register_logger(self._metrics_logger)
+        self._metrics_logger = None
         self._batch_stepper = batch_stepper_class(
             env_class=self._env_fn, agent_class=agent_class,
             network_fn=self._network_fn, n_envs=n_envs,
@@ -146,22 +144,28 @@ class Runner:
                                      self._epoch))
         self._callbacks = [callback_class(runner=self)
                            for callback_class in callback_classes]
+        # Last: a Runner that fails to build leaves the directory as it was.
+        self._open_run_files()
 
-    def _restore(self) -> None:
+    def _open_run_files(self) -> None:
         # Left by a run killed while writing metrics or config.gin.
         atomic_files.remove_stale_temp_files(self._output_dir)
-        state = self._checkpointer.restore(self._network, self._trainer)
+        # A fresh run drops the metrics of an earlier run that never
+        # checkpointed; a resumed one those of the epochs it redoes.
         metrics_path = run_directory.metrics_path(self._output_dir)
+        metric_logging.truncate_metrics(metrics_path, before_step=self._epoch)
+        self._metrics_logger = metric_logging.JsonlLogger(metrics_path)
+        metric_logging.register_logger(self._metrics_logger)
+
+    def _restore(self) -> None:
+        state = self._checkpointer.restore(self._network, self._trainer)
         if state is None:
-            # A fresh run: metrics of an earlier run that never checkpointed
-            # would be stale.
-            metric_logging.truncate_metrics(metrics_path, before_step=0)
             return
         self._epoch = int(state['epoch'])
         self._last_saved_epoch = self._epoch
         self._counters.update(state.get('counters', {}))
-        # Epochs after the checkpoint are redone; drop their old metrics.
-        metric_logging.truncate_metrics(metrics_path, before_step=self._epoch)
+        # config.gin is the record of the run's first start; never rewrite it.
+        self._operative_config_written = True
         print(f'Resuming from the checkpoint after epoch {self._epoch} in '
               f'{self._checkpointer.directory}.', file=sys.stderr)
 

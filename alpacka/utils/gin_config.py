@@ -1,26 +1,33 @@
 """The run's Gin config as text: what config.gin holds and what Ray workers parse.
 
-Two consumers need the driver's Gin config written out:
+Three consumers need the driver's Gin config written out:
 
 - the run directory's ``config.gin``: ``gin.config_str()`` (the parsed
   bindings) when the run starts, then ``operative_config_text()`` (every
   parameter the run used, defaults included) after its first epoch
-  (``write_config``);
+  (``write_config``), by the run that starts the directory only (see
+  runner/config_drift.py);
+- a resumed run, whose bindings are compared to its config.gin
+  (runner/config_drift.py; ``parameter_default`` completes bindings left
+  out with the defaults an operative config lists);
 - Ray workers, which parse the driver's bindings before building their envs
   and agents (``config_for_workers`` in the driver, ``import_modules`` and
   ``parse_in_worker`` in the worker).
 
-Gin plumbing only, no RL. Gin's public API is used throughout, except in one
-place: Gin has no public listing of the bound configurables
-(google/gin-config#167), so ``config_for_workers`` reads ``gin.config._CONFIG``.
+Gin plumbing only, no RL. Gin's public API is used throughout, except in two
+places: Gin has no public listing of the bound configurables
+(google/gin-config#167), so ``config_for_workers`` reads ``gin.config._CONFIG``,
+and no public lookup of a configurable by selector, so ``parameter_default``
+reads ``gin.config._REGISTRY``.
 Should that ever fail, it logs a warning and ships the config text alone (see
 its docstring).
 """
 
 import dataclasses
 import importlib
+import inspect
 import logging
-from typing import Any, Dict, List, Sequence, Set
+from typing import Any, Dict, List, Sequence, Set, Tuple
 
 import gin
 
@@ -90,6 +97,36 @@ def write_config(path: str, operative: bool) -> None:
     config = operative_config_text() if operative else gin.config_str()
     with atomic_files.atomic_write(path, 'w') as config_file:
         config_file.write(config)
+
+
+def parameter_default(selector: str, arg_name: str) -> Tuple[bool, Any]:
+    """The default of a configurable's parameter, as an operative config
+    writes it.
+
+    Args:
+        selector: The configurable's Gin selector (``Runner``,
+            ``alpacka.envs.CartPole``; a scope is not part of it).
+        arg_name: The parameter.
+
+    Returns:
+        ``(True, default)`` if the parameter has a default that Gin can
+        write as config text, else ``(False, None)`` (no such configurable
+        or parameter, no default, or a default such as a class that an
+        operative config leaves out).
+    """
+    try:
+        configurable = gin.config._REGISTRY.get_match(selector)  # pylint: disable=protected-access
+        target = configurable.wrapped
+        if inspect.isclass(target):
+            target = target.__init__
+        parameter = inspect.signature(target).parameters[arg_name]
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return False, None
+    default = parameter.default
+    if (default is inspect.Parameter.empty or
+            not _is_literally_representable(default)):
+        return False, None
+    return True, default
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,18 +4,25 @@ Layout of ``<output_dir>`` (``--output_dir`` of ``python3 -m alpacka.runner``)::
 
     metrics.jsonl       one JSON object per logged scalar (JsonlLogger);
                         read back with alpacka.metric_logging.read_series
-    config.gin          the Gin config: the parsed bindings when the run
-                        starts, the operative config after its first epoch
+    config.gin          the Gin config of the run that created the directory:
+                        its parsed bindings when it starts, its operative
+                        config after its first epoch; never rewritten once
+                        a checkpoint exists (a resumed run is compared to it)
+    config_changes/     <n>_<timestamp>.gin: each change of bindings accepted
+                        on resume (--allow_config_change), with the
+                        differences to config.gin in its header
+    .run.lock           held (fcntl.flock) by the run using the directory;
+                        holds its PID; removed when the run ends
     checkpoints/        the Runner's checkpoints (runner/checkpointing.py
                         describes what is inside)
     batch_stepper/      output directory of the Runner's batch stepper
     tensorboard/        TensorBoard event files (--tensorboard)
-    .write_test         the CLI's writability probe, removed at once
 
 An experiment directory of a sweep (``python3 -m alpacka.sweep``) is a run
 directory that also holds ``sweep_status.json`` (the sweep's record of the
 experiment) and ``log.txt`` (the experiment's output, appended to on every
-attempt); the sweep directory above them holds ``.sweep.lock``.
+attempt); the sweep directory above them holds ``.sweep.lock`` (a RunLock
+like ``.run.lock``).
 
 Only names live here, no RL: every package may import it.
 """
@@ -27,10 +34,13 @@ CONFIG_FILE = 'config.gin'
 CHECKPOINTS_DIR = 'checkpoints'
 BATCH_STEPPER_DIR = 'batch_stepper'
 TENSORBOARD_DIR = 'tensorboard'
-WRITE_PROBE_FILE = '.write_test'
 SWEEP_STATUS_FILE = 'sweep_status.json'
 SWEEP_LOG_FILE = 'log.txt'
 SWEEP_LOCK_FILE = '.sweep.lock'
+RUN_LOCK_FILE = '.run.lock'
+CONFIG_CHANGES_DIR = 'config_changes'
+# checkpoints/latest: names the newest whole checkpoint (checkpointing.py).
+LATEST_CHECKPOINT_FILE = 'latest'
 
 
 def metrics_path(output_dir: str) -> str:
@@ -61,3 +71,14 @@ def tensorboard_dir(output_dir: str) -> str:
 def is_run_directory(directory: str) -> bool:
     """Whether directory holds a run: a metrics.jsonl file."""
     return os.path.isfile(metrics_path(directory))
+
+
+def config_changes_dir(output_dir: str) -> str:
+    """``<output_dir>/config_changes``: bindings accepted on resume."""
+    return os.path.join(output_dir, CONFIG_CHANGES_DIR)
+
+
+def has_checkpoint(output_dir: str) -> bool:
+    """Whether output_dir holds a run's checkpoint (a ``latest`` pointer)."""
+    return os.path.exists(os.path.join(checkpoints_dir(output_dir),
+                                       LATEST_CHECKPOINT_FILE))

@@ -102,8 +102,11 @@ Runner.trainer_class = @my_module.CountingTrainer
     # The trainer's count was restored, not restarted.
     assert metric_values(output_dir, 'train/transitions_seen')[3] == (
         metric_values(output_dir, 'counters/env_steps')[3])
+    # The same bindings (a re-run without the seed would be refused as a
+    # change of configuration).
     third = run_cli([f'--config_file={config}', '--output_dir=out',
-                     '--config=Runner.n_epochs=4'], cwd=user_dir)
+                     '--config=Runner.n_epochs=4', '--config=Runner.seed=3'],
+                    cwd=user_dir)
     assert third.returncode == 0
     assert 'All 4 epochs of this run are already done' in third.stderr
     # The resumed epochs played new episodes, not epoch 0's again.
