@@ -12,6 +12,7 @@ import gin
 from alpacka import errors
 from alpacka import metric_logging
 from alpacka.runner import core
+from alpacka.runner import failures
 from alpacka.runner import specs
 from alpacka.utils import atomic_files
 from alpacka.utils import gin_config
@@ -86,6 +87,11 @@ def parse_gin(config_files: List[str], bindings: List[str]) -> None:
             names it and suggests the closest valid name.
     """
     for config_file in config_files:
+        if os.path.isdir(config_file):
+            raise errors.ConfigError(
+                f'Config file {config_file} is a directory, not a file. '
+                f'Give one of its .gin files to --config_file (repeat the '
+                f'flag for several).')
         if not os.path.isfile(config_file):
             raise errors.ConfigError(
                 f'Config file {config_file} does not exist (working '
@@ -94,9 +100,14 @@ def parse_gin(config_files: List[str], bindings: List[str]) -> None:
     if os.getcwd() not in sys.path and '' not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
-        gin.parse_config_files_and_bindings(config_files, bindings,
+        gin.parse_config_files_and_bindings(config_files, [],
                                             finalize_config=False)
-    except (ValueError, SyntaxError, ImportError, TypeError, IOError) as error:
+        # One at a time, so an unclosed bracket in one binding does not
+        # swallow the next, and an error names the binding it is in.
+        for binding in bindings:
+            gin.parse_config(binding)
+    except Exception as error:  # pylint: disable=broad-except
+        # Gin lets the tokenizer's and the imported modules' errors through.
         raise errors.ConfigError(gin_errors.explain(error)) from error
 
 
@@ -178,6 +189,11 @@ def run(args: argparse.Namespace) -> int:
 
     Returns:
         The process exit code.
+
+    Raises:
+        UserError: the experiment cannot be built from its config (any
+            exception of the build phase becomes a ConfigError).
+        RunFailure: the run failed after it started.
     """
     bindings = list(args.config)
     mrunner_run = None
@@ -191,8 +207,10 @@ def run(args: argparse.Namespace) -> int:
     metric_logging.register_logger(stdout_logger)
     extra_loggers = []
     try:
-        extra_loggers = setup_extra_loggers(args, output_dir, mrunner_run)
-        core.Runner(output_dir).run()
+        with failures.building_experiment():
+            extra_loggers = setup_extra_loggers(args, output_dir, mrunner_run)
+            runner = core.Runner(output_dir)
+        runner.run()
     finally:
         metric_logging.close_loggers(extra_loggers)
         metric_logging.unregister_logger(stdout_logger)
@@ -225,14 +243,25 @@ def main(argv: Optional[List[str]] = None) -> int:
     except errors.UserError as error:
         if args.debug:
             traceback.print_exc()
-        _report(str(error))
+        _report(failures.one_paragraph(error))
         return EXIT_USER_ERROR
-    except (errors.CorruptCheckpointError, FloatingPointError) as error:
+    except errors.CorruptCheckpointError as error:
         if args.debug:
             traceback.print_exc()
-        _report(f'{error} The output directory was left as it was.')
+        _report(f'{failures.one_paragraph(error)} The output directory was '
+                f'left as it was.')
+        return EXIT_FAILURE
+    except failures.RunFailure as failure:
+        if args.debug:
+            traceback.print_exc()
+        error_log = failures.write_error_log(
+            os.path.abspath(os.path.expanduser(args.output_dir)), failure)
+        _report(failure.paragraph(error_log))
         return EXIT_FAILURE
     except Exception as error:  # pylint: disable=broad-except
+        # Only the CLI's own steps get here (the build and the run phases
+        # raise the errors above); keep the traceback of such a bug.
         traceback.print_exc()
-        _report(f'the run failed with {type(error).__name__}: {error}')
+        _report(f'the run failed with {type(error).__name__}: '
+                f'{failures.one_paragraph(error)}')
         return EXIT_FAILURE
