@@ -125,6 +125,7 @@ class Runner:
         self._phase = 'idle'
         # What runs now, named in the message if it fails (see _stage_name).
         self._stage = 'gather'
+        self._failure = None
         self._operative_config_written = False
         self._checkpointer = checkpointing.Checkpointer(output_dir)
         self._restore()
@@ -346,9 +347,10 @@ class Runner:
         half-changed, so the run resumes from the last checkpoint.
 
         Raises:
-            RunFailure: an epoch failed (an env or agent, the trainer, a
-                callback, a metrics or checkpoint write); it names what
-                failed, the epoch, and the checkpoint a re-run resumes from.
+            Exception: what failed an epoch (an env or agent, the trainer, a
+                callback, a metrics or checkpoint write); then the failure
+                property says what failed, in which epoch, and the
+                checkpoint a re-run resumes from.
         """
         if self._n_epochs is not None and self._epoch >= self._n_epochs:
             print(f'All {self._n_epochs} epochs of this run are already done '
@@ -364,7 +366,11 @@ class Runner:
         except KeyboardInterrupt:
             if (self._checkpoint_every and self._phase in ('idle', 'gather')
                     and self._last_saved_epoch != self._epoch):
-                self.save_checkpoint()
+                try:
+                    self.save_checkpoint()
+                except errors.CheckpointWriteError as error:
+                    print(f'\nSaving on interrupt failed: {error}',
+                          file=sys.stderr)
             print(f'\nInterrupted. The last checkpoint holds '
                   f'{self._last_saved_epoch or 0} completed epochs; re-run '
                   f'the same command to resume.', file=sys.stderr)
@@ -373,17 +379,21 @@ class Runner:
             self.close()
 
     def _run_epoch_or_fail(self) -> None:
-        """run_epoch, its failure raised as a RunFailure that says what failed.
-        """
+        """run_epoch; on failure, records what failed (see failure)."""
         epoch = self._epoch
         try:
             self.run_epoch()
-        except BrokenPipeError:
-            raise  # The reader of stdout quit: the CLI stops quietly.
         except Exception as error:  # pylint: disable=broad-except
-            raise failures.RunFailure(
-                self._stage_name(), epoch, self._last_saved_epoch,
-                error) from error
+            self._failure = failures.RunFailure(
+                self._stage_name(), epoch, self._last_saved_epoch, error)
+            raise
+
+    @property
+    def failure(self) -> Optional[failures.RunFailure]:
+        """Why the last run() raised (None if it did not): what failed, in
+        which epoch, and the checkpoint a re-run resumes from. The CLI
+        reports it; run() itself raises the original exception."""
+        return self._failure
 
     def _stage_name(self) -> str:
         """What self._stage is, for a RunFailure's message."""
