@@ -203,18 +203,39 @@ def run(args: argparse.Namespace) -> int:
     parse_gin(args.config_file, bindings)
     gin_config.write_config(run_directory.config_path(output_dir),
                             operative=False)
-    stdout_logger = metric_logging.StdoutLogger()
-    metric_logging.register_logger(stdout_logger)
-    extra_loggers = []
+    loggers_before = metric_logging.registered_loggers()
+    metric_logging.register_logger(metric_logging.StdoutLogger())
     try:
         with failures.building_experiment():
-            extra_loggers = setup_extra_loggers(args, output_dir, mrunner_run)
+            setup_extra_loggers(args, output_dir, mrunner_run)
             runner = core.Runner(output_dir)
-        runner.run()
+        _run_or_fail(runner)
     finally:
-        metric_logging.close_loggers(extra_loggers)
-        metric_logging.unregister_logger(stdout_logger)
+        _close_loggers_since(loggers_before)
     return 0
+
+
+def _run_or_fail(runner: core.Runner) -> None:
+    """runner.run(), an epoch's failure raised as the Runner's RunFailure."""
+    try:
+        runner.run()
+    except BrokenPipeError:
+        raise  # The reader of stdout quit: main stops quietly.
+    except Exception as error:  # pylint: disable=broad-except
+        if runner.failure is None or runner.failure.cause is not error:
+            raise
+        raise runner.failure from error
+
+
+def _close_loggers_since(loggers_before: List[Any]) -> None:
+    """Unregisters and closes the loggers registered since loggers_before:
+    the stdout and extra loggers, and the metrics logger of a Runner that
+    failed to build (main may run in-process, more than once)."""
+    for logger in metric_logging.registered_loggers():
+        if not any(logger is old for old in loggers_before):
+            metric_logging.unregister_logger(logger)
+            if hasattr(logger, 'close'):
+                logger.close()
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -229,7 +250,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     Ctrl-C: the last completed epoch is checkpointed.
     """
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    previous_handler = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return run(args)
     except KeyboardInterrupt:
@@ -265,3 +286,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         _report(f'the run failed with {type(error).__name__}: '
                 f'{failures.one_paragraph(error)}')
         return EXIT_FAILURE
+    finally:
+        # main may be called in-process (tests, notebooks): leave SIGTERM
+        # as it was.
+        signal.signal(signal.SIGTERM, previous_handler)
