@@ -16,6 +16,7 @@ import pytest
 
 from cli_helpers import QUICKSTART, REPO_ROOT, SMALL_CONFIG, read_metrics, write
 
+from alpacka import metric_logging
 from alpacka.runner import cli
 
 # A user's module, imported by the tests' .gin files.
@@ -147,6 +148,18 @@ def _run(args, cwd, max_file_size=None, timeout=180):
                     if max_file_size else None))
 
 
+def _run_until_it_fails(user_dir, config_args, max_file_size=None):
+    """Runs on <user_dir>/out, expecting exit code 1.
+
+    Returns:
+        (the arguments, for a re-run), the stderr, the output directory.
+    """
+    args = [*config_args, '--output_dir=out']
+    result = _run(args, cwd=user_dir, max_file_size=max_file_size)
+    assert result.returncode == 1, result.stderr
+    return args, result.stderr, user_dir / 'out'
+
+
 def _assert_one_paragraph(stderr, *fragments, resuming=False):
     """stderr is one 'alpacka: error:' line (after the resume notice) and
     holds every fragment."""
@@ -189,11 +202,14 @@ def _assert_error_log(output_dir, *fragments):
     (["Runner.seed = '''7"], ['A string is opened but never closed']),
 ])
 def test_build_errors_are_one_paragraph(tmp_path, capsys, config, fragments):
+    loggers_before = metric_logging.registered_loggers()
     code = cli.main([f'--config_file={QUICKSTART}', f'--output_dir={tmp_path}',
                      *(f'--config={binding}' for binding in config)])
     assert code == cli.EXIT_USER_ERROR
     _assert_one_paragraph(capsys.readouterr().err, *fragments)
     assert not (tmp_path / 'error.log').exists()
+    # Nor a logger of the Runner that failed to build left registered.
+    assert metric_logging.registered_loggers() == loggers_before
 
 
 def test_unclosed_bracket_in_a_file_names_file_line_and_column(tmp_path,
@@ -246,12 +262,10 @@ FailingEnv.counter_path = '{user_dir / "resets"}'
 def test_env_raising_in_step(user_dir):
     # 2 envs: resets 5 and 6 happen in epoch 2.
     config = _failing_env_config(user_dir, fail_after_resets=4)
-    args = [f'--config_file={config}', '--output_dir=out']
-    result = _run(args, cwd=user_dir)
-    output_dir = user_dir / 'out'
-    assert result.returncode == 1
+    args, stderr, output_dir = _run_until_it_fails(
+        user_dir, [f'--config_file={config}'])
     _assert_one_paragraph(
-        result.stderr,
+        stderr,
         'Gathering episodes (LocalBatchStepper stepping FailingEnv with '
         'RandomAgent) failed in epoch 2: RuntimeError: the simulator lost '
         'contact.',
@@ -277,19 +291,17 @@ include '{config}'
 Runner.batch_stepper_class = @alpacka.batch_steppers.RayBatchStepper
 RayBatchStepper.n_workers = 1
 """)
-    args = ['--config_file=ray.gin', '--output_dir=out']
-    result = _run(args, cwd=user_dir)
-    output_dir = user_dir / 'out'
-    assert result.returncode == 1
-    paragraph = [line for line in result.stderr.splitlines()
+    args, stderr, output_dir = _run_until_it_fails(
+        user_dir, ['--config_file=ray.gin'])
+    paragraph = [line for line in stderr.splitlines()
                  if line.startswith('alpacka: error:')]
-    assert len(paragraph) == 1, result.stderr
+    assert len(paragraph) == 1, stderr
     for fragment in ('Gathering episodes (RayBatchStepper', 'failed in epoch '
                      '1:', 'RayBatchStepper worker 0 (envs 0 to 1) died, and '
                      'so did its replacement', 'resume from epoch 1.',
                      'error.log'):
-        assert fragment in paragraph[0], result.stderr
-    assert 'Traceback' not in result.stderr
+        assert fragment in paragraph[0], stderr
+    assert 'Traceback' not in stderr
     _assert_error_log(output_dir, 'ActorDiedError')
     assert _latest(output_dir) == 'epoch_000001'
 
@@ -308,12 +320,10 @@ Runner.trainer_class = @failing_module.GradientDescentTrainer
 GradientDescentTrainer.step_size = 1.5
 Runner.n_epochs = 6
 """)
-    args = [f'--config_file={config}', '--output_dir=out']
-    result = _run(args, cwd=user_dir)
-    output_dir = user_dir / 'out'
-    assert result.returncode == 1
+    args, stderr, output_dir = _run_until_it_fails(
+        user_dir, [f'--config_file={config}'])
     _assert_one_paragraph(
-        result.stderr,
+        stderr,
         'Training (GradientDescentTrainer on DummyNetwork) failed in epoch '
         '5: training diverged: train/loss is inf. Lower the learning rate',
         'resume from epoch 5.', 'error.log')
@@ -333,12 +343,10 @@ include 'small.gin'
 Runner.trainer_class = @failing_module.GrowingTrainer
 Runner.n_epochs = 4
 """)
-    args = [f'--config_file={config}', '--output_dir=out']
-    result = _run(args, cwd=user_dir, max_file_size=100_000)
-    output_dir = user_dir / 'out'
-    assert result.returncode == 1
+    args, stderr, output_dir = _run_until_it_fails(
+        user_dir, [f'--config_file={config}'], max_file_size=100_000)
     _assert_one_paragraph(
-        result.stderr,
+        stderr,
         'Writing a checkpoint failed in epoch 2: writing the checkpoint '
         'epoch_000003', 'File too large', 'it was not kept.',
         'The checkpoint after epoch 2 is intact: re-run the same command to '
@@ -355,19 +363,17 @@ Runner.n_epochs = 4
 
 
 def test_metrics_write_refused_by_a_full_disk(user_dir):
-    args = [f'--config_file={user_dir / "small.gin"}',
-            '--config=Runner.n_epochs=6', '--output_dir=out']
-    result = _run(args, cwd=user_dir, max_file_size=4_000)
-    output_dir = user_dir / 'out'
-    assert result.returncode == 1
+    args, stderr, output_dir = _run_until_it_fails(
+        user_dir, [f'--config_file={user_dir / "small.gin"}',
+                   '--config=Runner.n_epochs=6'], max_file_size=4_000)
     _assert_one_paragraph(
-        result.stderr, 'Logging metrics failed in epoch',
+        stderr, 'Logging metrics failed in epoch',
         f'writing {output_dir / "metrics.jsonl"} failed (File too large)',
         'is intact: re-run the same command to resume from epoch',
         'error.log')
     _assert_error_log(output_dir, 'MetricsWriteError')
     saved = int(_latest(output_dir).split('_')[1])
-    assert f'resume from epoch {saved}.' in result.stderr
+    assert f'resume from epoch {saved}.' in stderr
 
     result = _run(args, cwd=user_dir)
     assert result.returncode == 0, result.stderr
