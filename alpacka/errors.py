@@ -27,5 +27,14 @@ class CorruptCheckpointError(Exception):
     """A checkpoint file exists but cannot be read."""
 
 
-__all__ = ['ConfigError', 'CorruptCheckpointError', 'NetworkSignatureError',
-           'OutputDirError', 'UserError']
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written; the previous one is whole."""
+
+
+class MetricsWriteError(OSError):
+    """metrics.jsonl could not be written (a full disk, a size limit)."""
+
+
+__all__ = ['CheckpointWriteError', 'ConfigError', 'CorruptCheckpointError',
+           'MetricsWriteError', 'NetworkSignatureError', 'OutputDirError',
+           'UserError']

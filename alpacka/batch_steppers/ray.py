@@ -432,10 +432,14 @@ class RayBatchStepper(core.BatchStepper):
                 results[index] = ray.get(result_ref)
             except ray.exceptions.RayActorError as error:
                 start, stop = self._env_ranges[index]
+                # Ray's message is a page long; its first line says enough.
+                reason = (str(error).strip().splitlines() or [''])[0]
                 raise RuntimeError(
                     f'RayBatchStepper worker {index} (envs {start} to '
-                    f'{stop - 1}) died, and so did its replacement:\n'
-                    f'{error}') from error
+                    f'{stop - 1}) died, and so did its replacement '
+                    f'({type(error).__name__}: {reason}). Something kills '
+                    f'it or it crashes: look for the OOM killer (dmesg) or '
+                    f'a crash in the env or agent') from error
         for _, records in results:
             metric_logging.replay(records)
         return [result for result, _ in results]

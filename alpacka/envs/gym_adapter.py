@@ -1,11 +1,13 @@
 """Makes any registered gymnasium env usable as an Alpacka model env."""
 
 import copy
+import difflib
 from typing import Annotated, Any, Optional, Sequence
 
 import gymnasium
 import numpy as np
 
+from alpacka import errors
 from alpacka.envs import base
 from alpacka.utils import validation
 
@@ -17,6 +19,24 @@ _UNCLONED_ATTRIBUTES = frozenset({'screen', 'clock', 'viewer', 'window',
 # transition table and map): shared by clones instead of deep-copied, which
 # makes FrozenLake's clone about 100 times cheaper.
 DEFAULT_STATIC_ATTRIBUTES = ('P', 'desc', 'initial_state_distrib')
+
+
+class UnknownEnvIdError(errors.ConfigError, ValueError):
+    """GymEnv.env_id names no env gymnasium can make (a ValueError too, as
+    before it was a ConfigError)."""
+
+
+def _unknown_env_message(env_id: str, error: Exception) -> str:
+    """Names the binding, gymnasium's reason and the closest registered id."""
+    message = (f'GymEnv.env_id = {env_id!r}: gymnasium could not make it '
+               f'({str(error).rstrip(".")}).')
+    if 'did you mean' not in str(error).lower():
+        closest = difflib.get_close_matches(
+            str(env_id), list(gymnasium.registry), n=1, cutoff=0.6)
+        if closest:
+            message += f' Did you mean {closest[0]!r}?'
+    return (message + ' Registered ids are listed by '
+            'gymnasium.pprint_registry().')
 
 
 class _Snapshot:
@@ -54,9 +74,8 @@ class GymEnv(base.ModelEnv):
         try:
             env = gymnasium.make(env_id, disable_env_checker=True, **kwargs)
         except gymnasium.error.Error as error:
-            raise ValueError(
-                f'GymEnv could not make gymnasium env {env_id!r}: {error}'
-            ) from error
+            raise UnknownEnvIdError(_unknown_env_message(env_id, error)
+                                    ) from error
         if max_episode_steps is None and env.spec is not None:
             max_episode_steps = env.spec.max_episode_steps
         self._env = env.unwrapped

@@ -7,6 +7,7 @@ import sys
 import time
 from typing import Any, Optional, TextIO
 
+from alpacka import errors
 from alpacka.metric_logging import progress
 from alpacka.metric_logging.reading import read_metrics
 from alpacka.utils import atomic_files
@@ -47,7 +48,9 @@ class JsonlLogger:
     """Appends one JSON object per scalar to ``<output_dir>/metrics.jsonl``.
 
     Each line is ``{"step": int, "name": str, "value": float, "time": unix
-    seconds}``; non-finite values are written as null.
+    seconds}``; non-finite values are written as null. A write that fails (a
+    full disk, a file-size limit) raises MetricsWriteError; the records of
+    the failed epoch may be torn, and a resumed run rewrites them.
 
     Args:
         path: The metrics file.
@@ -56,31 +59,56 @@ class JsonlLogger:
     def __init__(self, path: str):
         self._path = path
         self._file = open(path, 'a', encoding='utf-8')  # pylint: disable=consider-using-with
+        self._failed = False
 
     @property
     def path(self) -> str:
         """The metrics file."""
         return self._path
 
+    def _write_error(self, error: OSError) -> errors.MetricsWriteError:
+        self._failed = True
+        return errors.MetricsWriteError(
+            f'writing {self._path} failed ({error.strerror or error}); the '
+            f'metrics of this epoch may be incomplete.')
+
     def log_scalar(self, name: str, step: int, value: float) -> None:
-        """Appends one record."""
+        """Appends one record.
+
+        Raises:
+            MetricsWriteError: the file cannot be written.
+        """
         value = float(value)
         record = {'step': int(step), 'name': name,
                   'value': value if math.isfinite(value) else None,
                   'time': round(time.time(), 3)}
-        self._file.write(json.dumps(record) + '\n')
+        try:
+            self._file.write(json.dumps(record) + '\n')
+        except OSError as error:
+            raise self._write_error(error) from error
 
     def log_property(self, name: str, value: Any) -> None:
         """Properties are not written to the metrics file."""
         del name, value
 
     def flush(self) -> None:
-        """Writes buffered records to disk."""
-        self._file.flush()
+        """Writes buffered records to disk.
+
+        Raises:
+            MetricsWriteError: the file cannot be written.
+        """
+        try:
+            self._file.flush()
+        except OSError as error:
+            raise self._write_error(error) from error
 
     def close(self) -> None:
-        """Closes the file."""
-        self._file.close()
+        """Closes the file (quietly after a failed write, already reported)."""
+        try:
+            self._file.close()
+        except OSError as error:
+            if not self._failed:
+                raise self._write_error(error) from error
 
 
 def truncate_metrics(path: str, before_step: int) -> None:

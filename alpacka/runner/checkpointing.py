@@ -19,12 +19,20 @@ from typing import Any, Dict, Optional
 
 from alpacka.utils import atomic_files
 from alpacka.utils import run_directory
-from alpacka.errors import CorruptCheckpointError
+from alpacka.errors import CheckpointWriteError, CorruptCheckpointError
 
 _LATEST = 'latest'
 _NETWORK = 'network.ckpt'
 _TRAINER = 'trainer.ckpt'
 _RUNNER = 'runner.json'
+
+
+def _describe_write_error(error: BaseException) -> str:
+    """'File too large: <file>' for an OSError, else 'Type: message'."""
+    if isinstance(error, OSError) and error.strerror:
+        filename = f': {error.filename}' if error.filename else ''
+        return f'{error.strerror}{filename}'
+    return f'{type(error).__name__}: {error}'
 
 
 class Checkpointer:
@@ -78,25 +86,41 @@ class Checkpointer:
 
         Returns:
             The checkpoint's directory.
+
+        Raises:
+            CheckpointWriteError: a write failed (a full disk, a size limit);
+                the partial checkpoint is removed and ``latest`` still names
+                the previous one, whole.
         """
-        os.makedirs(self._directory, exist_ok=True)
         name = f'epoch_{epoch:06d}'
         final_dir = os.path.join(self._directory, name)
         tmp_dir = os.path.join(self._directory, f'.{name}.tmp')
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        os.makedirs(tmp_dir)
-        network.save(os.path.join(tmp_dir, _NETWORK))
-        trainer.save(os.path.join(tmp_dir, _TRAINER))
-        with atomic_files.atomic_write(os.path.join(tmp_dir, _RUNNER),
-                                       'w') as runner_file:
-            json.dump(dict(runner_state, epoch=epoch), runner_file)
-        # A directory of this name can only be a leftover that latest does
-        # not point to (latest never names a checkpoint being written).
-        shutil.rmtree(final_dir, ignore_errors=True)
-        os.rename(tmp_dir, final_dir)
-        atomic_files.fsync_directory(self._directory)
-        with atomic_files.atomic_write(self._latest_path(), 'w') as latest_file:
-            latest_file.write(name + '\n')
+        try:
+            os.makedirs(self._directory, exist_ok=True)
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+            os.makedirs(tmp_dir)
+            network.save(os.path.join(tmp_dir, _NETWORK))
+            trainer.save(os.path.join(tmp_dir, _TRAINER))
+            with atomic_files.atomic_write(os.path.join(tmp_dir, _RUNNER),
+                                           'w') as runner_file:
+                json.dump(dict(runner_state, epoch=epoch), runner_file)
+            # A directory of this name can only be a leftover that latest
+            # does not point to (latest never names a checkpoint being
+            # written).
+            shutil.rmtree(final_dir, ignore_errors=True)
+            os.rename(tmp_dir, final_dir)
+            atomic_files.fsync_directory(self._directory)
+            with atomic_files.atomic_write(self._latest_path(),
+                                           'w') as latest_file:
+                latest_file.write(name + '\n')
+        except Exception as error:  # pylint: disable=broad-except
+            # Free the space the partial checkpoint took; latest was not
+            # touched (its atomic write failed whole or did not happen).
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+            raise CheckpointWriteError(
+                f'writing the checkpoint {name} in {self._directory} failed '
+                f'({_describe_write_error(error)}); it was not kept.'
+            ) from error
         self._prune(keep_name=name)
         return final_dir
 

@@ -13,9 +13,11 @@ from alpacka import errors
 from alpacka import metric_logging
 from alpacka.runner import config_drift
 from alpacka.runner import core
+from alpacka.runner import failures
 from alpacka.runner import specs
 from alpacka.utils import gin_errors
 from alpacka.utils import run_lock
+from alpacka.utils import validation
 
 # Exit codes: 2 for input the user can fix, 1 for a failed run, 130 for Ctrl-C.
 EXIT_USER_ERROR = 2
@@ -70,6 +72,11 @@ def parse_gin(config_files: List[str], bindings: List[str]) -> None:
             names it and suggests the closest valid name.
     """
     for config_file in config_files:
+        if os.path.isdir(config_file):
+            raise errors.ConfigError(
+                f'Config file {config_file} is a directory, not a file. '
+                f'Give one of its .gin files to --config_file (repeat the '
+                f'flag for several).')
         if not os.path.isfile(config_file):
             raise errors.ConfigError(
                 f'Config file {config_file} does not exist (working '
@@ -78,9 +85,14 @@ def parse_gin(config_files: List[str], bindings: List[str]) -> None:
     if os.getcwd() not in sys.path and '' not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
-        gin.parse_config_files_and_bindings(config_files, bindings,
+        gin.parse_config_files_and_bindings(config_files, [],
                                             finalize_config=False)
-    except (ValueError, SyntaxError, ImportError, TypeError, IOError) as error:
+        # One at a time, so an unclosed bracket in one binding does not
+        # swallow the next, and an error names the binding it is in.
+        for binding in bindings:
+            gin.parse_config(binding)
+    except Exception as error:  # pylint: disable=broad-except
+        # Gin lets the tokenizer's and the imported modules' errors through.
         raise errors.ConfigError(gin_errors.explain(error)) from error
 
 
@@ -166,32 +178,60 @@ def run(args: argparse.Namespace) -> int:
 
     Returns:
         The process exit code.
+
+    Raises:
+        UserError: the experiment cannot be built from its config (any
+            exception of the build phase becomes a ConfigError).
+        RunFailure: the run failed after it started.
     """
     bindings = list(args.config)
     mrunner_run = None
     if args.mrunner:
         mrunner_run, bindings = load_mrunner_spec(bindings)
     parse_gin(args.config_file, bindings)
+    # An invalid value is named as such before any comparison with a run.
+    validation.check_bindings()
     output_dir = os.path.abspath(os.path.expanduser(args.output_dir))
     with run_lock.RunLock(output_dir):
         resume = config_drift.check(output_dir, args.allow_config_change)
-        stdout_logger = metric_logging.StdoutLogger()
-        metric_logging.register_logger(stdout_logger)
-        extra_loggers = []
+        loggers_before = metric_logging.registered_loggers()
+        metric_logging.register_logger(metric_logging.StdoutLogger())
         try:
-            runner = core.Runner(output_dir)
-            try:
-                config_drift.record(output_dir, resume)
-                extra_loggers = setup_extra_loggers(args, output_dir,
-                                                    mrunner_run)
-            except BaseException:
-                runner.close()
-                raise
-            runner.run()
+            with failures.building_experiment():
+                runner = core.Runner(output_dir)
+                try:
+                    config_drift.record(output_dir, resume)
+                    setup_extra_loggers(args, output_dir, mrunner_run)
+                except BaseException:
+                    runner.close()
+                    raise
+            _run_or_fail(runner)
         finally:
-            metric_logging.close_loggers(extra_loggers)
-            metric_logging.unregister_logger(stdout_logger)
+            _close_loggers_since(loggers_before)
     return 0
+
+
+def _run_or_fail(runner: core.Runner) -> None:
+    """runner.run(), an epoch's failure raised as the Runner's RunFailure."""
+    try:
+        runner.run()
+    except BrokenPipeError:
+        raise  # The reader of stdout quit: main stops quietly.
+    except Exception as error:  # pylint: disable=broad-except
+        if runner.failure is None or runner.failure.cause is not error:
+            raise
+        raise runner.failure from error
+
+
+def _close_loggers_since(loggers_before: List[Any]) -> None:
+    """Unregisters and closes the loggers registered since loggers_before:
+    the stdout and extra loggers, and the metrics logger of a Runner that
+    failed to build (main may run in-process, more than once)."""
+    for logger in metric_logging.registered_loggers():
+        if not any(logger is old for old in loggers_before):
+            metric_logging.unregister_logger(logger)
+            if hasattr(logger, 'close'):
+                logger.close()
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -206,7 +246,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     Ctrl-C: the last completed epoch is checkpointed.
     """
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    previous_handler = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return run(args)
     except KeyboardInterrupt:
@@ -220,14 +260,29 @@ def main(argv: Optional[List[str]] = None) -> int:
     except errors.UserError as error:
         if args.debug:
             traceback.print_exc()
-        _report(str(error))
+        _report(failures.one_paragraph(error))
         return EXIT_USER_ERROR
-    except (errors.CorruptCheckpointError, FloatingPointError) as error:
+    except errors.CorruptCheckpointError as error:
         if args.debug:
             traceback.print_exc()
-        _report(f'{error} The output directory was left as it was.')
+        _report(f'{failures.one_paragraph(error)} The output directory was '
+                f'left as it was.')
+        return EXIT_FAILURE
+    except failures.RunFailure as failure:
+        if args.debug:
+            traceback.print_exc()
+        error_log = failures.write_error_log(
+            os.path.abspath(os.path.expanduser(args.output_dir)), failure)
+        _report(failure.paragraph(error_log))
         return EXIT_FAILURE
     except Exception as error:  # pylint: disable=broad-except
+        # Only the CLI's own steps get here (the build and the run phases
+        # raise the errors above); keep the traceback of such a bug.
         traceback.print_exc()
-        _report(f'the run failed with {type(error).__name__}: {error}')
+        _report(f'the run failed with {type(error).__name__}: '
+                f'{failures.one_paragraph(error)}')
         return EXIT_FAILURE
+    finally:
+        # main may be called in-process (tests, notebooks): leave SIGTERM
+        # as it was.
+        signal.signal(signal.SIGTERM, previous_handler)

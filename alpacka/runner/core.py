@@ -18,6 +18,7 @@ from alpacka import networks
 from alpacka import trainers
 from alpacka.runner import checkpointing
 from alpacka.runner import epoch_metrics
+from alpacka.runner import failures
 from alpacka.runner import startup_checks
 from alpacka.utils import atomic_files
 from alpacka.utils import gin_config
@@ -129,6 +130,9 @@ class Runner:
         self._counters = {'env_steps': 0, 'episodes': 0}
         self._last_saved_epoch = None
         self._phase = 'idle'
+        # What runs now, named in the message if it fails (see _stage_name).
+        self._stage = 'gather'
+        self._failure = None
         self._operative_config_written = False
         self._checkpointer = checkpointing.Checkpointer(output_dir)
         self._restore()
@@ -238,9 +242,8 @@ class Runner:
         for name, value in train_metrics.items():
             if not math.isfinite(float(value)):
                 raise FloatingPointError(
-                    f'Training diverged in epoch {epoch}: train/{name} '
-                    f'is {value}. Lower the learning rate or check the '
-                    f'targets.')
+                    f'training diverged: train/{name} is {value}. Lower '
+                    f'the learning rate or check the targets.')
         return train_metrics
 
     def _gather(self, epoch: int) -> List[data.Episode]:
@@ -255,7 +258,7 @@ class Runner:
         episodes = self._gather(epoch)
         timings['gather_s'] += time.perf_counter() - start
 
-        self._phase = 'train'
+        self._phase = self._stage = 'train'
         for episode in episodes:
             self._trainer.add_episode(episode)
         self._counters['env_steps'] += sum(len(episode) for episode in episodes)
@@ -270,6 +273,7 @@ class Runner:
         while remaining > 0:
             n_steps = min(self._env_steps_per_train, remaining)
             start = time.perf_counter()
+            self._stage = 'gather'
             step_batch = self._batch_stepper.run_steps(
                 self._network.params, n_steps // self._n_envs,
                 epoch=self._agent_epoch(epoch),
@@ -277,7 +281,7 @@ class Runner:
                 env_steps=self._counters['env_steps'])
             timings['gather_s'] += time.perf_counter() - start
 
-            self._phase = 'train'
+            self._phase = self._stage = 'train'
             for transition_batch in step_batch.transition_batches:
                 self._trainer.add_transitions(transition_batch)
             episodes.extend(step_batch.episodes)
@@ -290,16 +294,18 @@ class Runner:
         """Gathers episodes (or steps), trains, logs and checkpoints."""
         epoch = self._epoch
         epoch_start = time.perf_counter()
+        self._stage = 'callbacks'
         for callback in self._callbacks:
             callback.on_epoch_begin(epoch)
 
-        self._phase = 'gather'
+        self._phase = self._stage = 'gather'
         timings = {'gather_s': 0.0, 'train_s': 0.0}
         if self._env_steps_per_epoch is None:
             episodes, train_metrics = self._episode_epoch(epoch, timings)
         else:
             episodes, train_metrics = self._step_epoch(epoch, timings)
         self._counters['episodes'] += len(episodes)
+        self._stage = 'metrics'
         if episodes:
             metric_logging.log_scalar_metrics(
                 'episode', epoch, epoch_metrics.episode_metrics(episodes))
@@ -312,14 +318,17 @@ class Runner:
         # From here on the state is that of a completed epoch: Ctrl-C saves it.
         self._phase = 'idle'
         start = time.perf_counter()
+        self._stage = 'callbacks'
         for callback in self._callbacks:
             callback.on_epoch_end(epoch)
         timings['callbacks_s'] = time.perf_counter() - start
+        self._stage = 'metrics'
         metric_logging.log_scalar_metrics('counters', epoch, self._counters)
         metric_logging.log_scalar_metrics('time', epoch, {
             **timings, 'epoch_s': time.perf_counter() - epoch_start})
         metric_logging.flush()
         if not self._operative_config_written:
+            self._stage = 'config'
             # Only now has every configurable of the run been called.
             gin_config.write_config(
                 run_directory.config_path(self._output_dir), operative=True)
@@ -330,7 +339,13 @@ class Runner:
             self.save_checkpoint()
 
     def save_checkpoint(self) -> None:
-        """Checkpoints the state after the last completed epoch."""
+        """Checkpoints the state after the last completed epoch.
+
+        Raises:
+            CheckpointWriteError: the write failed; the previous checkpoint
+                is whole.
+        """
+        self._stage = 'checkpoint'
         self._checkpointer.save(self._epoch, self._network, self._trainer,
                                 {'counters': self._counters})
         self._last_saved_epoch = self._epoch
@@ -341,6 +356,12 @@ class Runner:
         On Ctrl-C between or while gathering episodes the state after the
         last completed epoch is checkpointed; during training it is already
         half-changed, so the run resumes from the last checkpoint.
+
+        Raises:
+            Exception: what failed an epoch (an env or agent, the trainer, a
+                callback, a metrics or checkpoint write); then the failure
+                property says what failed, in which epoch, and the
+                checkpoint a re-run resumes from.
         """
         if self._n_epochs is not None and self._epoch >= self._n_epochs:
             print(f'All {self._n_epochs} epochs of this run are already done '
@@ -351,18 +372,56 @@ class Runner:
             with metric_logging.epoch_progress(
                     total=self._n_epochs, initial=self._epoch) as progress:
                 while self._n_epochs is None or self._epoch < self._n_epochs:
-                    self.run_epoch()
+                    self._run_epoch_or_fail()
                     progress.update()
         except KeyboardInterrupt:
             if (self._checkpoint_every and self._phase in ('idle', 'gather')
                     and self._last_saved_epoch != self._epoch):
-                self.save_checkpoint()
+                try:
+                    self.save_checkpoint()
+                except errors.CheckpointWriteError as error:
+                    print(f'\nSaving on interrupt failed: {error}',
+                          file=sys.stderr)
             print(f'\nInterrupted. The last checkpoint holds '
                   f'{self._last_saved_epoch or 0} completed epochs; re-run '
                   f'the same command to resume.', file=sys.stderr)
             raise
         finally:
             self.close()
+
+    def _run_epoch_or_fail(self) -> None:
+        """run_epoch; on failure, records what failed (see failure)."""
+        epoch = self._epoch
+        try:
+            self.run_epoch()
+        except Exception as error:  # pylint: disable=broad-except
+            self._failure = failures.RunFailure(
+                self._stage_name(), epoch, self._last_saved_epoch, error)
+            raise
+
+    @property
+    def failure(self) -> Optional[failures.RunFailure]:
+        """Why the last run() raised (None if it did not): what failed, in
+        which epoch, and the checkpoint a re-run resumes from. The CLI
+        reports it; run() itself raises the original exception."""
+        return self._failure
+
+    def _stage_name(self) -> str:
+        """What self._stage is, for a RunFailure's message."""
+        describe = startup_checks.describe
+        return {
+            'gather': (f'Gathering episodes ('
+                       f'{describe(self._batch_stepper)} stepping '
+                       f'{describe(getattr(self._env_fn, "func", self._env_fn))}'
+                       f' with {describe(self._agent_class)})'),
+            'train': (f'Training ({describe(self._trainer)} on '
+                      f'{describe(self._network)})'),
+            'callbacks': 'A callback (' + ', '.join(
+                describe(callback) for callback in self._callbacks) + ')',
+            'metrics': 'Logging metrics',
+            'config': f'Writing {run_directory.CONFIG_FILE}',
+            'checkpoint': 'Writing a checkpoint',
+        }[self._stage]
 
     def close(self) -> None:
         """Stops workers and closes loggers owned by the Runner."""

@@ -33,9 +33,12 @@ def atomic_write(path: str, mode: str = 'wb') -> Iterator[IO]:
             tmp_file.flush()
             os.fsync(tmp_file.fileno())
         os.replace(tmp_path, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp_path)
+        if isinstance(error, OSError) and error.filename is None:
+            # A failed write() names no file; name the one being replaced.
+            error.filename = path
         raise
     fsync_directory(directory)
 

@@ -17,6 +17,7 @@ Layout of ``<output_dir>`` (``--output_dir`` of ``python3 -m alpacka.runner``)::
                         describes what is inside)
     batch_stepper/      output directory of the Runner's batch stepper
     tensorboard/        TensorBoard event files (--tensorboard)
+    error.log           the traceback of the last run that failed
 
 An experiment directory of a sweep (``python3 -m alpacka.sweep``) is a run
 directory that also holds ``sweep_status.json`` (the sweep's record of the
@@ -34,6 +35,7 @@ CONFIG_FILE = 'config.gin'
 CHECKPOINTS_DIR = 'checkpoints'
 BATCH_STEPPER_DIR = 'batch_stepper'
 TENSORBOARD_DIR = 'tensorboard'
+ERROR_LOG_FILE = 'error.log'
 SWEEP_STATUS_FILE = 'sweep_status.json'
 SWEEP_LOG_FILE = 'log.txt'
 SWEEP_LOCK_FILE = '.sweep.lock'
@@ -51,6 +53,11 @@ def metrics_path(output_dir: str) -> str:
 def config_path(output_dir: str) -> str:
     """``<output_dir>/config.gin``."""
     return os.path.join(output_dir, CONFIG_FILE)
+
+
+def error_log_path(output_dir: str) -> str:
+    """``<output_dir>/error.log``: the traceback of a failed run."""
+    return os.path.join(output_dir, ERROR_LOG_FILE)
 
 
 def checkpoints_dir(output_dir: str) -> str:

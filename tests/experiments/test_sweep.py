@@ -99,7 +99,7 @@ def test_failed_experiment_is_reported_and_the_others_finish(tmp_path):
     assert sum(status['status'] == 'finished'
                for status in statuses.values()) == 2
     log_path = failed[0]['log']
-    assert failed[0]['returncode'] == 1
+    assert failed[0]['returncode'] == 2  # A config error (issue 14).
     with open(log_path, encoding='utf-8') as log_file:
         assert 'no_such_argument' in log_file.read()
     assert f'log: {log_path}' in result.stdout

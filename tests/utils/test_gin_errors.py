@@ -28,7 +28,7 @@ def test_a_misspelt_configurable_gets_the_closest_name():
 
 def test_a_syntax_error_names_the_line():
     assert _explained('Runner.n_envs = 3 3') == (
-        "Expected newline. In a --config binding, line 1: "
+        "Expected newline. In a --config binding, line 1, column 19: "
         "'Runner.n_envs = 3 3'.")
 
 
