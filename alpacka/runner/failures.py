@@ -32,8 +32,10 @@ def split_gin_context(message: str) -> Tuple[str, List[str]]:
         message: str() of an exception raised inside a Gin configurable.
 
     Returns:
-        ``(message, configurables)``: the exception's own message on one line,
-        and the configurables Gin named, innermost first.
+        ``(message, configurables)``: the exception's own message (its
+        lines kept, blank ones dropped, so it stays one paragraph: a message
+        that lists items one per line, as the config-drift refusal does,
+        keeps them) and the configurables Gin named, innermost first.
     """
     own_lines, configurables = [], []
     for line in message.splitlines():
@@ -41,12 +43,13 @@ def split_gin_context(message: str) -> Tuple[str, List[str]]:
         if match:
             configurables.append(match.group(1))
         elif line.strip():
-            own_lines.append(line.strip())
-    return ' '.join(own_lines), configurables
+            own_lines.append(line.rstrip())
+    return '\n'.join(own_lines).strip(), configurables
 
 
 def one_paragraph(error: BaseException) -> str:
-    """The exception's message without Gin's call stack, on one line."""
+    """The exception's message without Gin's call stack (see
+    split_gin_context)."""
     return split_gin_context(str(error))[0]
 
 

@@ -188,9 +188,12 @@ def _assert_error_log(output_dir, *fragments):
 # --- Build errors: one paragraph, exit code 2. In-process, to stay fast. ---
 
 @pytest.mark.parametrize('config, fragments', [
-    (['Runner.n_envs=0'],
-     ['LocalBatchStepper', 'n_envs must be at least 1, got 0']),
-    (["Runner.n_envs='abc'"], ['LocalBatchStepper', 'TypeError']),
+    # Refused by the declared validation before anything is built.
+    (['Runner.n_envs=0'], ['Runner.n_envs = 0 is not allowed', 'int >= 1']),
+    (["Runner.n_envs='abc'"], ["Runner.n_envs = 'abc' is not allowed"]),
+    # Any other exception while building: the component and its message.
+    (["Runner.env_kwargs={'no_such_parameter': 1}"],
+     ['Building CartPole', 'TypeError', 'no_such_parameter']),
     (['Runner.env_class=@alpacka.envs.GymEnv',
       "GymEnv.env_id='NoSuchEnv-v0'"],
      ["GymEnv.env_id = 'NoSuchEnv-v0'", "doesn't exist"]),
@@ -233,11 +236,13 @@ def test_directory_as_config_file_is_called_a_directory(tmp_path, capsys):
 
 
 def test_build_error_from_the_command_line_shows_no_traceback(tmp_path):
-    result = _run([f'--config_file={QUICKSTART}', '--config=Runner.n_envs=0',
+    unknown_kwarg = "--config=Runner.env_kwargs={'no_such_parameter': 1}"
+    result = _run([f'--config_file={QUICKSTART}', unknown_kwarg,
                    f'--output_dir={tmp_path / "out"}'], cwd=REPO_ROOT)
     assert result.returncode == 2
-    _assert_one_paragraph(result.stderr, 'n_envs must be at least 1, got 0')
-    result = _run([f'--config_file={QUICKSTART}', '--config=Runner.n_envs=0',
+    _assert_one_paragraph(result.stderr, 'Building CartPole',
+                          'no_such_parameter')
+    result = _run([f'--config_file={QUICKSTART}', unknown_kwarg,
                    '--debug', f'--output_dir={tmp_path / "out"}'],
                   cwd=REPO_ROOT)
     assert result.returncode == 2

@@ -36,12 +36,6 @@ def _environment():
                     [_REPO_ROOT, os.environ.get('PYTHONPATH', '')]))
 
 
-def _without_config(files):
-    # config.gin: see test_walk_configurables.test_config_gin_is_kept.
-    files.pop(run_directory.CONFIG_FILE, None)
-    return files
-
-
 def _existing_output_dir(path):
     path.mkdir()
     (path / 'notes.txt').write_text('kept as it was\n')
@@ -54,7 +48,7 @@ def test_the_issue_cases_get_one_paragraph(tmp_path):
     # One directory per process: they run side by side.
     output_dirs = {binding: _existing_output_dir(tmp_path / f'out{index}')
                    for index, binding in enumerate(_CASES)}
-    before = _without_config(snapshot(str(output_dirs[next(iter(_CASES))])))
+    before = snapshot(str(output_dirs[next(iter(_CASES))]))
     processes = {binding: subprocess.Popen(  # pylint: disable=consider-using-with
         [sys.executable, '-m', 'alpacka.runner',
          f'--config_file={_QUICKSTART}', f'--config={binding}',
@@ -65,7 +59,7 @@ def test_the_issue_cases_get_one_paragraph(tmp_path):
         _, err = process.communicate(timeout=120)
         assert process.returncode == 2, err
         assert err == f'alpacka: error: {_CASES[binding]}\n'
-        assert _without_config(snapshot(str(output_dirs[binding]))) == before
+        assert snapshot(str(output_dirs[binding])) == before
 
 
 _RAY_DRIVER = """
