@@ -14,6 +14,8 @@ _UNKNOWN_CONFIGURABLE = re.compile(
     r"No configurable matching (?:reference )?'@?([\w.]+?)(?:\(\))?'")
 _UNKNOWN_PARAMETER = re.compile(
     r"Configurable '([\w.]+)' doesn't have a parameter named '(\w+)'")
+# Gin's message for a value that is neither a literal nor a reference.
+_UNPARSED_TOKEN = re.compile(r"Failed to parse token '(.*)'")
 
 
 def _registered_selectors() -> List[str]:
@@ -139,6 +141,21 @@ def _explain_token_error(error: tokenize.TokenError) -> str:
     return _located(message, filename, line_num, column + 1, line)
 
 
+def _explain_unparsed_token(token: str, error: SyntaxError) -> str:
+    """A value Gin cannot read, and what it may be instead; or, where a
+    bracket left open on an earlier line made Gin read on, that bracket."""
+    _, text = _parsed_source(error)
+    bracket = _unclosed_bracket(text) if text else None
+    if bracket is not None and bracket.start[0] < error.args[1].line_num:
+        line_num, column = bracket.start
+        return (f'The {bracket.string!r} on line {line_num}, column '
+                f'{column + 1} is never closed, so Gin read on and found '
+                f'{token!r} where a value belongs; close the bracket.')
+    return (f'{token!r} is not a value Gin can read: quote a string '
+            f'(\'{token}\'), put @ before a configurable (@{token}), or '
+            f'write a number, True/False/None, a list, tuple or dict.')
+
+
 def _caret_column(lines: List[str]) -> Optional[int]:
     """1-based column of Gin's ``^`` marker line (4 spaces of indent)."""
     for line in lines:
@@ -162,7 +179,10 @@ def explain(error: Exception) -> str:
     if isinstance(error, SyntaxError) and len(error.args) > 1:
         location = error.args[1]
         if hasattr(location, 'line_content'):  # Gin's own Location.
-            return _located(error.args[0], location.filename,
+            token = _UNPARSED_TOKEN.search(error.args[0])
+            message = (_explain_unparsed_token(token.group(1), error)
+                       if token else error.args[0])
+            return _located(message, location.filename,
                             location.line_num, (location.char_num or 0) + 1,
                             location.line_content)
         if error.lineno is not None:  # Python's, e.g. an IndentationError.

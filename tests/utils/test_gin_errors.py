@@ -40,3 +40,24 @@ def test_a_far_off_parameter_lists_the_parameters():
 
 def test_no_suggestion_for_other_messages():
     assert gin_errors.suggestion('something else went wrong') == ''
+
+
+def test_an_unquoted_string_says_what_a_value_may_be():
+    assert _explained('Runner.n_envs = abc') == (
+        "'abc' is not a value Gin can read: quote a string ('abc'), put @ "
+        "before a configurable (@abc), or write a number, True/False/None, "
+        "a list, tuple or dict. In a --config binding, line 1, column 17: "
+        "'Runner.n_envs = abc'.")
+
+
+def test_a_bracket_left_open_on_an_earlier_line_is_named(tmp_path):
+    config = tmp_path / 'open.gin'
+    config.write_text('Runner.n_envs = (\nRunner.n_epochs = 1\n',
+                      encoding='utf-8')
+    with pytest.raises(Exception) as caught:
+        gin.parse_config_files_and_bindings([str(config)], [],
+                                            finalize_config=False)
+    assert gin_errors.explain(caught.value) == (
+        f"The '(' on line 1, column 17 is never closed, so Gin read on and "
+        f"found 'Runner' where a value belongs; close the bracket. In "
+        f"{config}, line 2, column 1: 'Runner.n_epochs = 1'.")
