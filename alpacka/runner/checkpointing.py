@@ -21,7 +21,6 @@ from alpacka.utils import atomic_files
 from alpacka.utils import run_directory
 from alpacka.errors import CheckpointWriteError, CorruptCheckpointError
 
-_LATEST = 'latest'
 _NETWORK = 'network.ckpt'
 _TRAINER = 'trainer.ckpt'
 _RUNNER = 'runner.json'
@@ -53,7 +52,8 @@ class Checkpointer:
         return self._directory
 
     def _latest_path(self) -> str:
-        return os.path.join(self._directory, _LATEST)
+        return os.path.join(self._directory,
+                            run_directory.LATEST_CHECKPOINT_FILE)
 
     def latest(self) -> Optional[str]:
         """The newest whole checkpoint's directory, or None if there is none.
