@@ -1,6 +1,7 @@
 """Helpers to run the command line in a subprocess and read what it wrote."""
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -43,12 +44,24 @@ def main_in_process(args):
         gin.clear_config()
 
 
+def _default_sigint():
+    # A suite started as a background job inherits SIGINT ignored, and
+    # Python then leaves it ignored: the run could not be interrupted.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_cli(args, cwd=None):
-    """Starts python -m alpacka.runner in the background; returns Popen."""
+    """Starts python -m alpacka.runner in the background; returns Popen.
+
+    The run gets SIGINT's default disposition, as from a terminal, whatever
+    the test process inherited.
+    """
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
-    return subprocess.Popen(  # pylint: disable=consider-using-with
+    # preexec_fn: the fork happens before the child starts any thread.
+    return subprocess.Popen(  # pylint: disable=consider-using-with,subprocess-popen-preexec-fn
         [sys.executable, '-m', 'alpacka.runner', *args], cwd=cwd or REPO_ROOT,
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_default_sigint)
 
 
 def read_metrics(output_dir):
