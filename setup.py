@@ -33,7 +33,10 @@ setuptools.setup(
         # .importlinter with it. CI runs `make lint` on a fresh install, so
         # the linters are held to the minor releases the code is clean
         # under: a new release's new checks come in by choice, not by CI.
+        # rliable: the reference implementation of IQM and its stratified
+        # bootstrap intervals, that tests check alpacka.metric_logging's
+        # vectorised ones against. Its arch (< 8) breaks on pandas 3.
         'dev': ['import-linter>=2.17,<2.18', 'pylint>=4.1,<4.2', 'pytest',
-                'pytest-timeout'],
+                'pytest-timeout', 'rliable>=1.2', 'pandas<3'],
     },
 )
