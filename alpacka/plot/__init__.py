@@ -19,7 +19,7 @@ linearly onto the union of the runs' x values, inside its own range only.
 ``--at X ...`` also prints a Markdown table of each group's statistic and
 interval at those x values.
 
-    python3 -m alpacka.plot sweeps/sac --metric eval/return_mean \\
+    python3 -m alpacka.plot sweeps/sac --metric eval_episode/return_mean \\
         --group_by Runner.agent_class --aggregate iqm --x env_steps \\
         --at 2000 3000 --output sac.png
 
