@@ -21,7 +21,6 @@ checkpoints, clone, the train loop, target weights) is
 ``tensorflow_base.TensorFlowNetwork``'s.
 """
 
-import functools
 import math
 from typing import (Annotated, Any, Dict, List, Literal, Optional, Sequence,
                     Tuple, Union)
@@ -30,10 +29,9 @@ import gymnasium
 import numpy as np
 
 from alpacka import data
-from alpacka.networks import model_builders
 from alpacka.networks import normalization
-from alpacka.networks import numpy_mlp
 from alpacka.networks import sac_losses
+from alpacka.networks import sac_models
 from alpacka.networks import sac_policies
 from alpacka.networks import sac_spaces
 from alpacka.networks import sac_update
@@ -233,14 +231,18 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
         self._target_entropy = float(target_entropy)
         self._observation_shape = tuple(network_signature.input.shape)
 
-        renorm = {'momentum': batch_renorm_momentum,
-                  'warmup_steps': batch_renorm_warmup}
-        self._build_seeded(lambda: self._build_models(
-            tuple(hidden_sizes), tuple(critic_hidden_sizes or hidden_sizes),
-            actor_normalization, critic_normalization, renorm,
-            target_critics), seed)
-        for target, online in zip(self._target_critics, self._critics):
+        actor, critics, targets = self._build_seeded(
+            lambda: sac_models.build_models(
+                self._keras, self._policy, self._observation_shape,
+                tuple(hidden_sizes),
+                tuple(critic_hidden_sizes or hidden_sizes),
+                actor_normalization, critic_normalization,
+                {'momentum': batch_renorm_momentum,
+                 'warmup_steps': batch_renorm_warmup}, target_critics), seed)
+        for target, online in zip(targets, critics):
             target.set_weights(online.get_weights())
+        self._actor, self._critics, self._target_critics = (actor, critics,
+                                                            targets)
         self._log_alpha = tf.Variable(math.log(initial_alpha), dtype=tf.float32,
                                       trainable=True, name='log_alpha')
         sampling_seed = seed
@@ -254,65 +256,25 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
         self._numpy_inference = numpy_inference
         self._numpy_rng = np.random.default_rng(sampling_seed)
         # The actor in numpy, from cached weights (re-read after an update).
-        self._numpy_actor = numpy_mlp.NumpyMLP(
-            ['relu'] * len(hidden_sizes) + ['linear'],
-            [(self._policy.n_actor_outputs,)],
-            read_weights=self._actor.get_weights,
-            normalization=actor_normalization,
-            epsilon=(normalization.DEFAULT_EPSILON
-                     if actor_normalization == 'batch_renorm' else
-                     model_builders.LAYER_NORM_EPSILON))
+        self._numpy_actor = sac_models.numpy_actor(
+            actor, len(hidden_sizes), self._policy.n_actor_outputs,
+            actor_normalization)
         # Params set but not yet assigned to the variables (see params).
         self._pending_params = None
 
-        self._build_optimizers(actor_learning_rate, critic_learning_rate,
-                               alpha_learning_rate, adam_beta1)
+        models = sac_models.SacModels(actor, critics, targets,
+                                      self._log_alpha)
+        self._optimizers = sac_models.build_optimizers(
+            self._keras, models, [actor_learning_rate, critic_learning_rate,
+                                  alpha_learning_rate], adam_beta1)
         self._update = sac_update.SacUpdate(
-            tf, self._policy, sac_update.SacModels(
-                self._actor, self._critics, self._target_critics,
-                self._log_alpha), self._optimizers, self._rng,
+            tf, self._policy, models, self._optimizers, self._rng,
             float(discount), float(polyak), self._target_entropy,
             policy_delay)
         self._targets = self._update.targets
         self._compile()
 
     # -- Building. -----------------------------------------------------------
-
-    def _build_models(self, hidden_sizes: tuple, critic_hidden_sizes: tuple,
-                      actor_normalization: str, critic_normalization: str,
-                      renorm: dict, target_critics: bool) -> None:
-        keras, policy = self._keras, self._policy
-        observation = self._observation_shape
-        critic_inputs = policy.critic_input_shapes(observation)
-        build = functools.partial(model_builders.fan_in_uniform_mlp, keras,
-                                  batch_renorm_kwargs=renorm)
-        self._actor = build([observation], policy.n_actor_outputs,
-                            hidden_sizes=hidden_sizes, name='actor',
-                            normalization=actor_normalization)
-        build_critic = functools.partial(
-            build, critic_inputs, policy.n_critic_outputs,
-            hidden_sizes=critic_hidden_sizes,
-            normalization=critic_normalization)
-        self._critics = [build_critic(name=f'critic_{i}') for i in range(2)]
-        self._target_critics = [
-            build_critic(name=f'target_critic_{i}') for i in range(2)
-        ] if target_critics else []
-
-    def _build_optimizers(self, actor_learning_rate: float,
-                          critic_learning_rate: float,
-                          alpha_learning_rate: float,
-                          adam_beta1: float) -> None:
-        adam = functools.partial(self._keras.optimizers.Adam,
-                                 beta_1=adam_beta1)
-        optimizers = [adam(learning_rate=actor_learning_rate),
-                      adam(learning_rate=critic_learning_rate),
-                      adam(learning_rate=alpha_learning_rate)]
-        for optimizer, variables in zip(optimizers, [
-                self._actor.trainable_variables,
-                [var for critic in self._critics
-                 for var in critic.trainable_variables], [self._log_alpha]]):
-            optimizer.build(list(variables))
-        self._optimizers = optimizers
 
     def _compile(self) -> None:
         tf = self._tf

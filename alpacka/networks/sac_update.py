@@ -11,25 +11,11 @@ loss is not finite.
 TensorFlow is passed in (``tf``), never imported here.
 """
 
-from typing import Any, Dict, List, NamedTuple, Optional
+from typing import Any, Dict, List, Optional
 
 from alpacka.networks import sac_losses
+from alpacka.networks import sac_models
 from alpacka.networks import tensorflow_base
-
-
-class SacModels(NamedTuple):
-    """What the update trains.
-
-    Attributes:
-        actor: The actor model.
-        critics: The two critic models.
-        target_critics: Their two target copies ([] without target critics).
-        log_alpha: The variable log(temperature).
-    """
-    actor: Any
-    critics: List[Any]
-    target_critics: List[Any]
-    log_alpha: Any
 
 
 class SacUpdate:
@@ -48,7 +34,7 @@ class SacUpdate:
             policy_delay-th update (the critics on every one).
     """
 
-    def __init__(self, tf: Any, policy: Any, models: SacModels,
+    def __init__(self, tf: Any, policy: Any, models: sac_models.SacModels,
                  optimizers: List[Any], rng: Any, discount: float,
                  polyak: float, target_entropy: float, policy_delay: int):
         self._tf = tf
