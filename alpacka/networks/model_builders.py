@@ -22,13 +22,15 @@ Conventions shared by KerasNetwork and the models it runs:
   which is what ``numpy_inference`` mirrors.
 """
 
+import functools
 import math
-from typing import (Annotated, Any, Callable, List, Optional, Sequence, Tuple,
-                    Union)
+from typing import (Annotated, Any, Callable, Dict, List, Literal, Optional,
+                    Sequence, Tuple, Union)
 
 import numpy as np
 
 from alpacka import data
+from alpacka.networks import normalization as normalization_layers
 from alpacka.utils import tensorflow_import
 from alpacka.utils import validation
 
@@ -236,12 +238,28 @@ def _fan_in_uniform_dense(keras: Any, width: int, fan_in: int,
         bias_initializer=keras.initializers.RandomUniform(-bound, bound))
 
 
+# The normalisation layers fan_in_uniform_mlp can put in its hidden layers.
+Normalization = Literal['none', 'layer', 'batch_renorm']
+# Layer normalisation's epsilon (Keras' default; numpy_mlp mirrors it).
+LAYER_NORM_EPSILON = 1e-3
+
+
 def fan_in_uniform_mlp(keras: Any, input_shapes: List[tuple], n_outputs: int,
-                       hidden_sizes: Sequence[int], name: str) -> Any:
+                       hidden_sizes: Sequence[int], name: str,
+                       normalization: Normalization = 'none',
+                       batch_renorm_kwargs: Optional[Dict[str, Any]] = None
+                       ) -> Any:
     """An MLP initialised like PyTorch's Linear layers (SAC's actor and critics).
 
     Inputs are flattened and concatenated; relu hidden layers; a linear
     output layer. Every Dense layer starts uniform within 1/sqrt(fan_in).
+    With ``normalization``:
+
+    * ``'layer'``: each hidden layer is Dense, LayerNormalization, relu (the
+      norm before the activation, as in DroQ and SBX's critics);
+    * ``'batch_renorm'``: Batch Renormalization of the concatenated inputs
+      and after each hidden layer's relu (CrossQ, Bhatt et al. 2024: the
+      output layer reads normalised features).
 
     Args:
         keras: The keras module.
@@ -249,16 +267,31 @@ def fan_in_uniform_mlp(keras: Any, input_shapes: List[tuple], n_outputs: int,
         n_outputs: Width of the output layer.
         hidden_sizes: Widths of the hidden layers.
         name: The model's name.
+        normalization: 'none', 'layer' or 'batch_renorm'.
+        batch_renorm_kwargs: Arguments of the Batch Renormalization layers
+            (``normalization.batch_renormalization``), e.g. momentum.
 
     Returns:
         A keras.Model from the inputs (one tensor, or a list) to [B, n_outputs].
     """
+    renorm = functools.partial(normalization_layers.batch_renormalization,
+                               keras, **(batch_renorm_kwargs or {}))
     inputs = [keras.Input(shape) for shape in input_shapes]
     flat = [keras.layers.Flatten()(x) if len(shape) != 1 else x
             for x, shape in zip(inputs, input_shapes)]
     x = flat[0] if len(flat) == 1 else keras.layers.Concatenate()(flat)
+    if normalization == 'batch_renorm':
+        x = renorm()(x)
     for width in hidden_sizes:
-        x = _fan_in_uniform_dense(keras, width, int(x.shape[-1]), 'relu')(x)
+        fan_in = int(x.shape[-1])
+        if normalization == 'layer':
+            x = _fan_in_uniform_dense(keras, width, fan_in, None)(x)
+            x = keras.layers.LayerNormalization(epsilon=LAYER_NORM_EPSILON)(x)
+            x = keras.layers.Activation('relu')(x)
+        else:
+            x = _fan_in_uniform_dense(keras, width, fan_in, 'relu')(x)
+        if normalization == 'batch_renorm':
+            x = renorm()(x)
     outputs = _fan_in_uniform_dense(keras, n_outputs, int(x.shape[-1]), None)(x)
     return keras.Model(inputs=inputs[0] if len(inputs) == 1 else inputs,
                        outputs=outputs, name=name)

@@ -11,6 +11,8 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from alpacka.networks import normalization as norm_maths
+
 
 def _softmax(x: np.ndarray) -> np.ndarray:
     exp = np.exp(x - x.max(axis=-1, keepdims=True))
@@ -31,6 +33,21 @@ _MIRRORED_LAYER_KINDS = frozenset({'InputLayer', 'Dense', 'Reshape', 'Flatten',
                                    'Concatenate'})
 
 
+# Arrays per normalisation layer, in the order the Keras layers hold them.
+_NORM_ARRAYS = {'none': 0, 'layer': 2, 'batch_renorm': 5}
+
+
+def _normalize(kind: str, x: np.ndarray, arrays: Sequence[np.ndarray],
+               epsilon: float) -> np.ndarray:
+    """One normalisation layer in inference mode (see fan_in_uniform_mlp)."""
+    if kind == 'layer':
+        gamma, beta = arrays
+        return norm_maths.layer_norm_numpy(x, gamma, beta, epsilon)
+    gamma, beta, moving_mean, moving_variance, _ = arrays
+    return norm_maths.normalize(x, moving_mean, moving_variance, gamma,
+                                   beta, epsilon)
+
+
 class NumpyMLP:
     """Dense layers in numpy: a chain of hidden layers, then one or more heads.
 
@@ -40,7 +57,13 @@ class NumpyMLP:
 
     The weights are a flat list ``[kernel_0, bias_0, kernel_1, bias_1, ...]``
     (hidden layers, then heads), either given with set_weights() or read on
-    first use after invalidate() from ``read_weights``.
+    first use after invalidate() from ``read_weights``. With normalisation
+    (the layouts of ``model_builders.fan_in_uniform_mlp``, in inference
+    mode), each hidden layer's kernel and bias are followed by its norm
+    layer's arrays: ``'layer'``, ``activation(LN(x @ kernel + bias))`` with
+    gamma, beta; ``'batch_renorm'``, ``BRN(activation(x @ kernel + bias))``
+    on the moving statistics, with gamma, beta, moving mean, moving variance
+    and steps, and one such layer on the inputs first.
 
     Args:
         activations: Activation names of the hidden layers, then of the heads
@@ -48,30 +71,67 @@ class NumpyMLP:
         head_shapes: Shape of each head's output (without the batch axis).
         read_weights: Zero-argument callable returning the flat weight list;
             None if the weights are always given with set_weights().
+        normalization: 'none', 'layer' or 'batch_renorm'.
+        epsilon: The normalisation layers' epsilon.
     """
 
     def __init__(self, activations: Sequence[str],
                  head_shapes: Sequence[Tuple[int, ...]],
-                 read_weights: Optional[Callable[[], Sequence[Any]]] = None):
+                 read_weights: Optional[Callable[[], Sequence[Any]]] = None,
+                 normalization: str = 'none', epsilon: float = 1e-3):
         unknown = [name for name in activations if name not in _ACTIVATIONS]
         if unknown:
             raise ValueError(
                 f'numpy_inference supports the activations '
                 f'{sorted(_ACTIVATIONS)}; got {unknown}.')
+        if normalization not in _NORM_ARRAYS:
+            raise ValueError(f'numpy_inference supports the normalizations '
+                             f'{sorted(_NORM_ARRAYS)}; got {normalization!r}.')
         self._shapes = [tuple(shape) for shape in head_shapes]
         self._n_hidden = len(activations) - len(self._shapes)
         self._activations = [_ACTIVATIONS[name] for name in activations]
         self._read_weights = read_weights
+        self._normalization = normalization
+        self._epsilon = float(epsilon)
         self._weights = None
+        self._norms = None
 
     def invalidate(self) -> None:
         """Forgets the cached weights (call after they change)."""
         self._weights = None
 
     def set_weights(self, weights: Sequence[Any]) -> None:
-        """Uses these arrays ``[kernel_0, bias_0, ...]`` until invalidated."""
-        arrays = [np.asarray(array) for array in weights]
-        self._weights = list(zip(arrays[0::2], arrays[1::2]))
+        """Uses these arrays (see the class docstring) until invalidated."""
+        arrays = iter([np.asarray(array) for array in weights])
+        n_norm = _NORM_ARRAYS[self._normalization]
+
+        def take(n):
+            return [next(arrays) for _ in range(n)]
+
+        input_norm = take(n_norm) if self._normalization == 'batch_renorm' \
+            else None
+        dense, norms = [], []
+        for _ in range(self._n_hidden):
+            dense.append(tuple(take(2)))
+            norms.append(take(n_norm))
+        dense.extend(tuple(take(2)) for _ in self._shapes)
+        self._weights = dense
+        self._norms = (input_norm, norms)
+
+    def _hidden_features(self, features: np.ndarray) -> np.ndarray:
+        kind = self._normalization
+        input_norm, norms = self._norms
+        if kind == 'batch_renorm':
+            features = _normalize(kind, features, input_norm, self._epsilon)
+        for (kernel, bias), norm, activation in zip(
+                self._weights[:self._n_hidden], norms, self._activations):
+            features = features @ kernel + bias
+            if kind == 'layer':
+                features = _normalize(kind, features, norm, self._epsilon)
+            features = activation(features)
+            if kind == 'batch_renorm':
+                features = _normalize(kind, features, norm, self._epsilon)
+        return features
 
     def __call__(self, flat_inputs: Sequence[np.ndarray]) -> List[np.ndarray]:
         """Outputs [B, *head shape] per head, float32 for float32 weights."""
@@ -85,10 +145,8 @@ class NumpyMLP:
             features = np.concatenate(
                 [np.asarray(x, np.float32).reshape(batch_size, -1)
                  for x in flat_inputs], axis=1)
+        features = self._hidden_features(features)
         n_hidden = self._n_hidden
-        for (kernel, bias), activation in zip(self._weights[:n_hidden],
-                                              self._activations):
-            features = activation(features @ kernel + bias)
         return [activation(features @ kernel + bias).reshape(
                     (batch_size,) + shape)
                 for (kernel, bias), activation, shape in zip(

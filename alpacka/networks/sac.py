@@ -6,15 +6,21 @@ discrete-action variant (Christodoulou 2019, "Soft Actor-Critic for Discrete
 Action Settings") for Discrete ones, where expectations over actions are
 computed exactly instead of by sampling.
 
+Options of the literature for sample efficiency at a low update-to-data
+ratio: wider critics (``critic_hidden_sizes``), layer normalisation or
+Batch Renormalization in the hidden layers (``critic_normalization``,
+``actor_normalization``; ``normalization``), no target networks
+(``target_critics=False``: CrossQ, Bhatt et al. 2024), a delayed actor
+(``policy_delay``) and Adam's ``adam_beta1``.
+
 The maths is in ``sac_losses`` (one function per loss), the two kinds of
 policy in ``sac_policies``, the signature and action space in
-``sac_spaces``; this module builds the models and composes them into one
-compiled update step. The TensorFlow plumbing (seeded build,
+``sac_spaces``, the update step's composition in ``sac_update``; this
+module builds the models and compiles the update. The TensorFlow plumbing (seeded build,
 checkpoints, clone, the train loop, target weights) is
 ``tensorflow_base.TensorFlowNetwork``'s.
 """
 
-import functools
 import math
 from typing import (Annotated, Any, Dict, List, Literal, Optional, Sequence,
                     Tuple, Union)
@@ -23,11 +29,12 @@ import gymnasium
 import numpy as np
 
 from alpacka import data
-from alpacka.networks import model_builders
-from alpacka.networks import numpy_mlp
+from alpacka.networks import normalization
 from alpacka.networks import sac_losses
+from alpacka.networks import sac_models
 from alpacka.networks import sac_policies
 from alpacka.networks import sac_spaces
+from alpacka.networks import sac_update
 from alpacka.networks import tensorflow_base
 from alpacka.utils import seeding
 from alpacka.utils import validation
@@ -40,8 +47,10 @@ resolve_action_space = sac_spaces.resolve_action_space
 
 _BATCH_KEYS = ('observation', 'action', 'reward', 'next_observation',
                'terminated')
-_PARAMS_HINT = ('were they written by a network with other spaces or hidden '
-                'sizes?')
+_PARAMS_HINT = ('were they written by a network with other spaces, hidden '
+                'sizes or normalization?')
+_Sizes = Sequence[Annotated[int, validation.AtLeast(1)]]
+_Normalization = Literal['none', 'layer', 'batch_renorm']
 
 
 @validation.configurable(module='alpacka.networks')
@@ -71,9 +80,20 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
     critics take s and output n Q values; the soft value, the actor loss and
     the temperature loss are exact expectations over the actions.
 
-    ``params`` are the weights of the actor and of the critics, then
-    log_alpha; the target critics are ``target_params`` (saved in
-    checkpoints, not sent to acting copies).
+    CrossQ (``target_critics=False``, Bhatt et al. 2024) has no target
+    critics: the critics evaluate ``(s, a)`` and ``(s', a' ~ pi(s'))`` in
+    one training-mode pass over the two batches concatenated, so that their
+    Batch Renormalization statistics cover both, and y uses the second half
+    without gradient (``sac_losses.joint_critic_loss``). Training calls the
+    models in training mode (batch statistics, updating the moving ones);
+    predict, the next actions of the TD target and the critics inside the
+    actor loss use inference mode (moving statistics).
+
+    ``params`` are the weights of the actor and of the critics (with the
+    normalisation layers' moving statistics), then log_alpha; the target
+    critics are ``target_params`` ([] without them; saved in checkpoints,
+    not sent to acting copies). Checkpoints also hold the update counter
+    of ``policy_delay``.
 
     ``predict(observations [B, ...])`` returns, for Box spaces,
     ``{'mean': [B, A], 'sample': [B, A]}``: the deterministic action
@@ -95,7 +115,31 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
             signature is ``{'logits': (n,)}`` (see resolve_action_space).
             Gin configs use the last two forms, as the runner builds networks
             from the signature alone.
-        hidden_sizes: Hidden layer widths of the actor and of each critic.
+        hidden_sizes: Hidden layer widths of the actor (and of each critic
+            unless critic_hidden_sizes is given).
+        critic_hidden_sizes: Hidden layer widths of each critic; None for
+            hidden_sizes (CrossQ uses much wider critics than actors, e.g.
+            1024 or 2048).
+        critic_normalization: A normalisation layer in the critics' hidden
+            layers (``model_builders.fan_in_uniform_mlp``): 'none',
+            'layer' (LayerNormalization before each relu) or 'batch_renorm'
+            (Batch Renormalization of the inputs and after each relu).
+        actor_normalization: The same for the actor.
+        batch_renorm_momentum: Momentum of the Batch Renormalization
+            layers' moving statistics.
+        batch_renorm_warmup: Training calls during which each Batch
+            Renormalization layer is plain batch normalisation (r = 1,
+            d = 0); then r and d are clipped to 3 and 5.
+        target_critics: Learn from Polyak-averaged target critics (SAC);
+            False for CrossQ (see above): target_params is then empty and
+            update_target a no-op.
+        policy_delay: The actor and the temperature are updated on every
+            policy_delay-th update only (CrossQ uses 3), the critics on
+            every update. On the other updates the actor_loss, alpha_loss
+            and entropy metrics repeat the last actor update's (0 before
+            the first).
+        adam_beta1: Adam's first-moment decay, for all three optimizers
+            (CrossQ uses 0.5).
         actor_learning_rate: Adam learning rate of the actor.
         critic_learning_rate: Adam learning rate of the critics.
         alpha_learning_rate: Adam learning rate of log_alpha.
@@ -123,8 +167,7 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
                  network_signature: Optional[data.NetworkSignature],  # pylint: disable=redefined-outer-name
                  action_space: Optional[Union[gymnasium.spaces.Space,
                                               Tuple[Any, Any]]] = None,
-                 hidden_sizes: Sequence[
-                     Annotated[int, validation.AtLeast(1)]] = (256, 256),
+                 hidden_sizes: _Sizes = (256, 256),
                  actor_learning_rate: Annotated[
                      float, validation.GreaterThan(0)] = 3e-4,
                  critic_learning_rate: Annotated[
@@ -138,7 +181,19 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
                  initial_alpha: Annotated[
                      float, validation.GreaterThan(0)] = 1.0,
                  seed: Optional[int] = None,
-                 numpy_inference: bool = True):
+                 numpy_inference: bool = True,
+                 critic_hidden_sizes: Optional[_Sizes] = None,
+                 critic_normalization: _Normalization = 'none',
+                 actor_normalization: _Normalization = 'none',
+                 batch_renorm_momentum: Annotated[float, validation.InRange(
+                     0, 1, high_open=True)] = normalization.DEFAULT_MOMENTUM,
+                 batch_renorm_warmup: Annotated[int, validation.InRange(
+                     0, normalization.MAX_WARMUP_STEPS)] = (
+                         normalization.DEFAULT_WARMUP_STEPS),
+                 target_critics: bool = True,
+                 policy_delay: Annotated[int, validation.AtLeast(1)] = 1,
+                 adam_beta1: Annotated[float, validation.InRange(
+                     0, 1, high_open=True)] = 0.9):
         if network_signature is None or not data.is_signature(
                 network_signature.input):
             raise ValueError(
@@ -160,26 +215,34 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
             'alpha_learning_rate': alpha_learning_rate, 'discount': discount,
             'polyak': polyak, 'target_entropy': target_entropy,
             'initial_alpha': initial_alpha, 'seed': seed,
-            'numpy_inference': numpy_inference})
+            'numpy_inference': numpy_inference,
+            'critic_hidden_sizes': critic_hidden_sizes,
+            'critic_normalization': critic_normalization,
+            'actor_normalization': actor_normalization,
+            'batch_renorm_momentum': batch_renorm_momentum,
+            'batch_renorm_warmup': batch_renorm_warmup,
+            'target_critics': target_critics, 'policy_delay': policy_delay,
+            'adam_beta1': adam_beta1})
         tf = self._tf
         self._action_space = action_space
         self._policy = sac_policies.policy_class(action_space)(tf, action_space)
-        self._discount = float(discount)
-        self._polyak = float(polyak)
         if target_entropy is None or target_entropy == 'auto':
             target_entropy = self._policy.default_target_entropy(action_space)
         self._target_entropy = float(target_entropy)
         self._observation_shape = tuple(network_signature.input.shape)
 
-        self._build_seeded(lambda: self._build_models(tuple(hidden_sizes)),
-                           seed)
-        for target, online in zip(self._target_critics, self._critics):
+        actor, critics, targets = self._build_seeded(
+            lambda: sac_models.build_models(
+                self._keras, self._policy, self._observation_shape,
+                tuple(hidden_sizes),
+                tuple(critic_hidden_sizes or hidden_sizes),
+                actor_normalization, critic_normalization,
+                {'momentum': batch_renorm_momentum,
+                 'warmup_steps': batch_renorm_warmup}, target_critics), seed)
+        for target, online in zip(targets, critics):
             target.set_weights(online.get_weights())
-        self._targets = tensorflow_base.TargetWeights(
-            tf, sources=[var for critic in self._critics
-                         for var in critic.weights],
-            targets=[var for critic in self._target_critics
-                     for var in critic.weights])
+        self._actor, self._critics, self._target_critics = (actor, critics,
+                                                            targets)
         self._log_alpha = tf.Variable(math.log(initial_alpha), dtype=tf.float32,
                                       trainable=True, name='log_alpha')
         sampling_seed = seed
@@ -193,48 +256,25 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
         self._numpy_inference = numpy_inference
         self._numpy_rng = np.random.default_rng(sampling_seed)
         # The actor in numpy, from cached weights (re-read after an update).
-        self._numpy_actor = numpy_mlp.NumpyMLP(
-            ['relu'] * len(hidden_sizes) + ['linear'],
-            [(self._policy.n_actor_outputs,)],
-            read_weights=self._actor.get_weights)
+        self._numpy_actor = sac_models.numpy_actor(
+            actor, len(hidden_sizes), self._policy.n_actor_outputs,
+            actor_normalization)
         # Params set but not yet assigned to the variables (see params).
         self._pending_params = None
 
-        self._build_optimizers(actor_learning_rate, critic_learning_rate,
-                               alpha_learning_rate)
+        models = sac_models.SacModels(actor, critics, targets,
+                                      self._log_alpha)
+        self._optimizers = sac_models.build_optimizers(
+            self._keras, models, [actor_learning_rate, critic_learning_rate,
+                                  alpha_learning_rate], adam_beta1)
+        self._update = sac_update.SacUpdate(
+            tf, self._policy, models, self._optimizers, self._rng,
+            float(discount), float(polyak), self._target_entropy,
+            policy_delay)
+        self._targets = self._update.targets
         self._compile()
 
     # -- Building. -----------------------------------------------------------
-
-    def _build_models(self, hidden_sizes: tuple) -> None:
-        keras, policy = self._keras, self._policy
-        observation = self._observation_shape
-        critic_inputs = policy.critic_input_shapes(observation)
-        build = functools.partial(model_builders.fan_in_uniform_mlp, keras,
-                                  hidden_sizes=hidden_sizes)
-        self._actor = build([observation], policy.n_actor_outputs,
-                            name='actor')
-        self._critics = [build(critic_inputs, policy.n_critic_outputs,
-                               name=f'critic_{i}') for i in range(2)]
-        self._target_critics = [
-            build(critic_inputs, policy.n_critic_outputs,
-                  name=f'target_critic_{i}') for i in range(2)]
-
-    def _build_optimizers(self, actor_learning_rate: float,
-                          critic_learning_rate: float,
-                          alpha_learning_rate: float) -> None:
-        adam = self._keras.optimizers.Adam
-        self._actor_optimizer = adam(learning_rate=actor_learning_rate)
-        self._critic_optimizer = adam(learning_rate=critic_learning_rate)
-        self._alpha_optimizer = adam(learning_rate=alpha_learning_rate)
-        self._actor_vars = list(self._actor.trainable_variables)
-        self._critic_vars = (list(self._critics[0].trainable_variables) +
-                             list(self._critics[1].trainable_variables))
-        self._actor_optimizer.build(self._actor_vars)
-        self._critic_optimizer.build(self._critic_vars)
-        self._alpha_optimizer.build([self._log_alpha])
-        self._optimizers = [self._actor_optimizer, self._critic_optimizer,
-                            self._alpha_optimizer]
 
     def _compile(self) -> None:
         tf = self._tf
@@ -246,7 +286,7 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
             self._predict_step, input_signature=[obs_spec],
             autograph=False).get_concrete_function()
         self._update_fn = tf.function(
-            self._update_step, input_signature=batch_specs,
+            self._update.step, input_signature=batch_specs,
             autograph=False).get_concrete_function()
         variables = self._variables()
         self._read_fn = tf.function(
@@ -263,66 +303,15 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
                                      for var in variables],
             autograph=False).get_concrete_function()
         self._target_fn = tf.function(
-            self._critic_target, input_signature=[scalar_spec, scalar_spec,
+            self._update.critic_target, input_signature=[scalar_spec, scalar_spec,
                                                   obs_spec],
             autograph=False).get_concrete_function()
 
-    # -- The update, composed from sac_losses. -----------------------------------
-
-    def _critic_target(self, reward, terminated, next_observation):
-        """y = r + discount * (1 - terminated) * V_target(s'), no gradient."""
-        tf = self._tf
-        alpha = tf.exp(self._log_alpha)
-        policy = self._policy.evaluate(self._actor(next_observation), self._rng)
-        min_q = self._policy.policy_q(self._target_critics, next_observation,
-                                      policy)
-        next_value = sac_losses.soft_value(tf, min_q, policy, alpha)
-        return tf.stop_gradient(sac_losses.soft_td_target(
-            reward, terminated, next_value, self._discount))
+    # -- Inference. --------------------------------------------------------------
 
     def _predict_step(self, observation):
-        return self._policy.predict(self._actor(observation), self._rng)
-
-    def _update_step(self, observation, action, reward, next_observation,
-                     terminated):
-        """One update of critics, actor, temperature and targets.
-
-        All losses are computed with the parameters from before the step;
-        nothing changes if any loss is not finite.
-        """
-        tf = self._tf
-        alpha = tf.exp(self._log_alpha)
-        target = self._critic_target(reward, terminated, next_observation)
-        with tf.GradientTape(persistent=True) as tape:
-            q_taken = self._policy.q_taken(self._critics, observation, action)
-            critic_loss = sac_losses.critic_loss(tf, q_taken, target)
-            policy = self._policy.evaluate(self._actor(observation), self._rng)
-            min_q = self._policy.policy_q(self._critics, observation, policy)
-            actor_loss = sac_losses.actor_loss(tf, min_q, policy, alpha)
-            entropy = sac_losses.policy_entropy(tf, policy)
-            alpha_loss = sac_losses.temperature_loss(
-                tf, self._log_alpha, entropy, self._target_entropy)
-        critic_grads = tape.gradient(critic_loss, self._critic_vars)
-        actor_grads = tape.gradient(actor_loss, self._actor_vars)
-        alpha_grads = tape.gradient(alpha_loss, [self._log_alpha])
-        del tape
-        finite = tf.reduce_all(tf.math.is_finite(
-            tf.stack([critic_loss, actor_loss, alpha_loss])))
-
-        def apply():
-            self._critic_optimizer.apply_gradients(
-                zip(critic_grads, self._critic_vars))
-            self._actor_optimizer.apply_gradients(
-                zip(actor_grads, self._actor_vars))
-            self._alpha_optimizer.apply_gradients(
-                zip(alpha_grads, [self._log_alpha]))
-            self._targets.polyak_update(self._polyak)
-            return tf.constant(True)
-
-        tf.cond(finite, apply, lambda: tf.constant(False))
-        return {'critic_loss': critic_loss, 'actor_loss': actor_loss,
-                'alpha_loss': alpha_loss, 'alpha': alpha, 'entropy': entropy,
-                'q_mean': tf.reduce_mean(tf.add_n(q_taken) / 2.0)}
+        return self._policy.predict(self._actor(observation, training=False),
+                                    self._rng)
 
     # -- Network API. ------------------------------------------------------------
 
@@ -370,11 +359,19 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
 
     def q_values(self, observation: Any, action: Any = None,
                  target: bool = False) -> List[np.ndarray]:
-        """The two (target) critics' values, for tests and diagnostics.
+        """The two (target) critics' values (inference mode), for tests and
+        diagnostics.
 
         Returns:
             Two arrays: [B, n] for Discrete (action ignored), [B] for Box.
+
+        Raises:
+            ValueError: target values asked of a network without target
+                critics.
         """
+        if target and not self._target_critics:
+            raise ValueError('SoftActorCriticNetwork: this network has no '
+                             'target critics (target_critics=False).')
         self._sync_variables()
         critics = self._target_critics if target else self._critics
         observation = self._observations(observation)
@@ -389,6 +386,9 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
         """The critics' TD targets [B] the update step would use.
 
         Box: the next action is sampled (advancing the sampling generator).
+        Without target critics, on the online critics in inference mode
+        (with Batch Renormalization critics the update's own targets use
+        the statistics of its joint batch instead).
         """
         self._sync_variables()
         return self._target_fn(
@@ -474,13 +474,14 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
     # -- Target weights: the target critics, Polyak-averaged by the update. --
 
     def update_target(self) -> None:
-        """Copies the critics into the target critics (hard update)."""
+        """Copies the critics into the target critics (hard update; nothing
+        without target critics)."""
         self._sync_variables()
         self._targets.hard_update()
 
     @property
     def target_params(self) -> List[np.ndarray]:
-        """Weights of the two target critics."""
+        """Weights of the two target critics ([] without them)."""
         return self._targets.numpy()
 
     @target_params.setter
@@ -490,16 +491,24 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
     # -- Checkpoints. --------------------------------------------------------
 
     def _checkpoint_state(self) -> Dict[str, Any]:
-        """Params, targets, the three optimizers, the sampling generators."""
+        """Params, targets, the three optimizers, the sampling generators,
+        the update counter (and the last actor update's metrics)."""
         return dict(super()._checkpoint_state(),
                     rng_state=self._rng.state.numpy(),
-                    numpy_rng_state=self._numpy_rng.bit_generator.state)
+                    numpy_rng_state=self._numpy_rng.bit_generator.state,
+                    update_count=int(self._update.update_count.numpy()),
+                    last_actor_metrics=(
+                        self._update.last_actor_metrics.numpy()))
 
     def _load_checkpoint_state(self, state: Dict[str, Any],
                                checkpoint_path: str) -> None:
         super()._load_checkpoint_state(state, checkpoint_path)
         self._rng.reset(state['rng_state'])
         self._numpy_rng.bit_generator.state = state['numpy_rng_state']
+        # Checkpoints from before policy_delay have neither.
+        self._update.update_count.assign(state.get('update_count', 0))
+        self._update.last_actor_metrics.assign(state.get(
+            'last_actor_metrics', np.zeros(3, np.float32)))
 
     def _read_old_checkpoint(self, state: Any, checkpoint_path: str) -> None:
         """Format 1: the target critics' weights inside params."""

@@ -69,6 +69,37 @@ def critic_loss(tf: Any, q_taken: List[Any], target: Any) -> Any:
                            for q in q_taken])
 
 
+def joint_critic_loss(tf: Any, q_taken: List[Any], next_min_q: Any,
+                      next_policy: sac_policies.PolicyEvaluation, alpha: Any,
+                      reward: Any, terminated: Any, discount: float) -> Any:
+    """CrossQ's critic loss (Bhatt et al. 2024): no target networks.
+
+    ``J_Q = sum_i 1/2 mean_b (Q_i(s, a) - sg[y])^2`` with
+    ``y = r + discount * (1 - terminated) * V(s')`` and V (soft_value) on the
+    online critics' ``min_i Q_i(s', a')``, evaluated in the same
+    training-mode forward pass as Q_i(s, a) (``joint_q`` of the policy
+    heads); sg is stop_gradient, so the gradient flows through Q(s, a) only.
+
+    Args:
+        tf: The tensorflow module.
+        q_taken: Each critic's Q(s, a) [B].
+        next_min_q: min of the critics at the next states' policy actions:
+            [B] at a sampled a', or [B, n] at every action.
+        next_policy: The policy at the next states.
+        alpha: The temperature.
+        reward: [B] rewards.
+        terminated: [B] 1.0 where s' is terminal.
+        discount: Per-step discount.
+
+    Returns:
+        The scalar loss.
+    """
+    next_value = soft_value(tf, next_min_q, next_policy, alpha)
+    target = tf.stop_gradient(soft_td_target(reward, terminated, next_value,
+                                             discount))
+    return critic_loss(tf, q_taken, target)
+
+
 def actor_loss(tf: Any, min_q: Any, policy: sac_policies.PolicyEvaluation,
                alpha: Any) -> Any:
     """``J_pi = mean_s E_{a~pi}[alpha * log pi(a|s) - min_i Q_i(s, a)]`` (eq. 7).

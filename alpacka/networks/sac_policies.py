@@ -11,7 +11,7 @@ TensorFlow is passed in (``tf``), never imported here.
 """
 
 import math
-from typing import Any, Dict, List, NamedTuple, Optional
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import gymnasium
 import numpy as np
@@ -136,17 +136,39 @@ class GaussianPolicy:
         log_prob = gaussian_log_prob - log_det_tanh - self._log_scale_sum
         return PolicyEvaluation(log_prob=log_prob, action=self._squash(u))
 
-    def q_taken(self, critics: List[Any], observation: Any,
-                action: Any) -> List[Any]:
-        """Each critic's Q(s, a) [B] at the batch's actions."""
-        return [critic([observation, action])[:, 0] for critic in critics]
+    def q_taken(self, critics: List[Any], observation: Any, action: Any,
+                training: bool = False) -> List[Any]:
+        """Each critic's Q(s, a) [B] at the batch's actions.
+
+        ``training`` is the critics' mode (their normalisation layers').
+        """
+        return [critic([observation, action], training=training)[:, 0]
+                for critic in critics]
 
     def policy_q(self, critics: List[Any], observation: Any,
                  policy: PolicyEvaluation) -> Any:
         """``min_i Q_i(s, a)`` [B] at the sampled action (gradient flows
-        through the action into the actor)."""
+        through the action into the actor); critics in inference mode."""
         q_values = self.q_taken(critics, observation, policy.action)
         return self._tf.minimum(q_values[0], q_values[1])
+
+    def joint_q(self, critics: List[Any], observation: Any, action: Any,
+                next_observation: Any, next_policy: PolicyEvaluation
+                ) -> Tuple[List[Any], Any]:
+        """Q at ``(s, a)`` and at ``(s', a' ~ pi(s'))`` from ONE training-mode
+        pass over the two batches concatenated (CrossQ: the batch statistics
+        of the critics' normalisation layers cover both).
+
+        Returns:
+            ``(q_taken, next_min_q)``: each critic's Q(s, a) [B], and
+            ``min_i Q_i(s', a')`` [B].
+        """
+        tf = self._tf
+        both = self.q_taken(
+            critics, tf.concat([observation, next_observation], axis=0),
+            tf.concat([action, next_policy.action], axis=0), training=True)
+        n = tf.shape(observation)[0]
+        return [q[:n] for q in both], tf.minimum(both[0][n:], both[1][n:])
 
     def critic_values(self, critics: List[Any], observation: Any,
                       action: Any) -> List[Any]:
@@ -234,27 +256,51 @@ class CategoricalPolicy:
         log_pi = self._tf.nn.log_softmax(actor_out)
         return PolicyEvaluation(log_prob=log_pi, probs=self._tf.exp(log_pi))
 
-    def q_taken(self, critics: List[Any], observation: Any,
-                action: Any) -> List[Any]:
-        """Each critic's Q(s, a) [B] at the batch's actions."""
-        return [self._tf.gather(critic(observation), action, axis=1,
-                                batch_dims=1) for critic in critics]
+    def _taken(self, q_values: Any, action: Any) -> Any:
+        return self._tf.gather(q_values, action, axis=1, batch_dims=1)
+
+    def q_taken(self, critics: List[Any], observation: Any, action: Any,
+                training: bool = False) -> List[Any]:
+        """Each critic's Q(s, a) [B] at the batch's actions.
+
+        ``training`` is the critics' mode (their normalisation layers').
+        """
+        return [self._taken(critic(observation, training=training), action)
+                for critic in critics]
 
     def policy_q(self, critics: List[Any], observation: Any,
                  policy: PolicyEvaluation) -> Any:
         """``min_i Q_i(s, .)`` [B, n], a constant for the actor (its gradient
-        flows through the probabilities)."""
+        flows through the probabilities); critics in inference mode."""
         del policy
-        q_values = [critic(observation) for critic in critics]
+        q_values = self.critic_values(critics, observation, None)
         return self._tf.stop_gradient(self._tf.minimum(q_values[0],
                                                        q_values[1]))
+
+    def joint_q(self, critics: List[Any], observation: Any, action: Any,
+                next_observation: Any, next_policy: PolicyEvaluation
+                ) -> Tuple[List[Any], Any]:
+        """Q at s and at s' from ONE training-mode pass over the two batches
+        concatenated (CrossQ; see GaussianPolicy.joint_q).
+
+        Returns:
+            ``(q_taken, next_min_q)``: each critic's Q(s, a) [B], and
+            ``min_i Q_i(s', .)`` [B, n].
+        """
+        del next_policy  # Every next action is weighed.
+        tf = self._tf
+        both = [critic(tf.concat([observation, next_observation], axis=0),
+                       training=True) for critic in critics]
+        n = tf.shape(observation)[0]
+        return ([self._taken(q[:n], action) for q in both],
+                tf.minimum(both[0][n:], both[1][n:]))
 
     @staticmethod
     def critic_values(critics: List[Any], observation: Any,
                       action: Any) -> List[Any]:
         """Each critic's Q(s, .) [B, n] (for diagnostics; action unused)."""
         del action
-        return [critic(observation) for critic in critics]
+        return [critic(observation, training=False) for critic in critics]
 
     @staticmethod
     def predict(actor_out: Any, rng: Any) -> Dict[str, Any]:

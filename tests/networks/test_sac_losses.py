@@ -113,3 +113,23 @@ def test_sac_params_leave_targets_out_and_format_1_restores(tmp_path):
         np.testing.assert_array_equal(got, expected)
     for got, expected in zip(restored.target_params, network.target_params):
         np.testing.assert_array_equal(got, expected + 1.0)
+
+
+def test_joint_critic_loss_bootstraps_from_the_pass_without_gradient():
+    tf = _tf()
+    q_taken = [tf.constant([1.0, 2.0]), tf.constant([0.0, 2.5])]
+    next_min_q = tf.constant([3.0, 4.0])
+    next_policy = sac_policies.PolicyEvaluation(
+        log_prob=tf.constant([-1.0, 2.0]))
+    with tf.GradientTape() as tape:
+        tape.watch(next_min_q)
+        loss = sac_losses.joint_critic_loss(
+            tf, q_taken, next_min_q, next_policy, tf.constant(0.5),
+            reward=tf.constant([1.0, -1.0]), terminated=tf.constant([0.0, 1.0]),
+            discount=0.9)
+    # y = [1 + 0.9 * (3 + 0.5), -1] (the second terminal).
+    target = np.array([1.0 + 0.9 * 3.5, -1.0])
+    expected = 0.5 * (np.mean((np.array([1.0, 2.0]) - target) ** 2) +
+                      np.mean((np.array([0.0, 2.5]) - target) ** 2))
+    np.testing.assert_allclose(loss.numpy(), expected, rtol=1e-6)
+    assert tape.gradient(loss, next_min_q) is None

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from alpacka.networks import sac
+from alpacka.utils import pickle_files
 
 OBS_SPACE = gymnasium.spaces.Box(-1.0, 1.0, (3,), np.float32)
 BOX = gymnasium.spaces.Box(np.array([-2.0, 0.0], np.float32),
@@ -204,3 +205,135 @@ def test_action_space_from_bounds_or_signature():
         None, sac.network_signature(OBS_SPACE, DISCRETE)) == DISCRETE
     with pytest.raises(ValueError, match='needs action_space'):
         sac.resolve_action_space(None, signature)
+
+
+# -- CrossQ, normalisation, policy delay, Adam's beta1. ----------------------
+
+CROSSQ = {'critic_hidden_sizes': (32, 32), 'critic_normalization':
+          'batch_renorm', 'actor_normalization': 'batch_renorm',
+          'target_critics': False, 'policy_delay': 3, 'adam_beta1': 0.5}
+
+
+def _weights(model):
+    return [np.array(weight) for weight in model.get_weights()]
+
+
+def _changed(before, after):
+    return any(not np.array_equal(old, new)
+               for old, new in zip(before, after))
+
+
+@pytest.mark.parametrize('action_space,options', [
+    (BOX, CROSSQ), (DISCRETE, CROSSQ),
+    (BOX, {'critic_normalization': 'layer', 'actor_normalization': 'layer'}),
+    (DISCRETE, {'critic_normalization': 'layer', 'target_critics': False}),
+    # Past the warm-up (r and d at work), with target critics.
+    (BOX, dict(CROSSQ, batch_renorm_warmup=1, target_critics=True))])
+def test_options_train_and_numpy_acting_matches_tensorflow(action_space,
+                                                           options):
+    network = _network(action_space, critic_learning_rate=1e-2,
+                       discount=0.5, **options)
+    batch = _batch(action_space)
+    network.predict(batch['observation'])  # Fills the cache.
+    metrics = [network.update(batch) for _ in range(20)]
+    assert metrics[-1]['critic_loss'] < 0.7 * metrics[0]['critic_loss']
+    # Predict uses inference mode (the moving statistics), in numpy as in
+    # TensorFlow: no batch statistics, so one row alone gives the same.
+    key = 'logits' if action_space is DISCRETE else 'mean'
+    observations = np.random.default_rng(2).normal(size=(7, 3))
+    by_numpy = network.predict(observations)[key]
+    network._numpy_inference = False  # pylint: disable=protected-access
+    np.testing.assert_allclose(by_numpy, network.predict(observations)[key],
+                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(by_numpy[:1], network.predict(
+        observations[:1])[key], rtol=1e-4, atol=1e-5)
+    n_targets = 0 if options.get('target_critics') is False else len(
+        network._critics[0].weights) * 2  # pylint: disable=protected-access
+    assert len(network.target_params) == n_targets
+
+
+def test_crossq_joint_pass_statistics_cover_both_batches():
+    network = _network(DISCRETE, **CROSSQ)
+    batch = _batch(DISCRETE)
+    network.update(batch)
+    critic = network._critics[0]  # pylint: disable=protected-access
+    # The critic's first layer renormalises its input, the observation:
+    # one training pass over s and s' moved its mean from 0 towards theirs.
+    input_mean = [w for w in critic.weights if 'moving_mean' in w.path][0]
+    both = np.concatenate([batch['observation'], batch['next_observation']])
+    np.testing.assert_allclose(input_mean.numpy(), 0.01 * both.mean(axis=0),
+                               rtol=1e-5, atol=1e-7)
+    assert network.target_params == []
+    network.update_target()  # A no-op.
+    with pytest.raises(ValueError, match='no target critics'):
+        network.q_values(batch['observation'], target=True)
+
+
+def test_policy_delay_updates_actor_every_kth_update_and_checkpoints(
+        tmp_path):
+    network = _network(BOX, policy_delay=3, adam_beta1=0.5)
+    assert [optimizer.beta_1 for optimizer in network._optimizers] == [  # pylint: disable=protected-access
+        0.5] * 3
+    batch = _batch(BOX)
+    actor, critic = network._actor, network._critics[0]  # pylint: disable=protected-access
+    path = str(tmp_path / 'sac.pkl')
+    actor_updated, critic_updated, metrics = [], [], []
+    for step in range(6):
+        if step == 4:  # One update after an actor update.
+            network.save(path)
+        actor_before, critic_before = _weights(actor), _weights(critic)
+        alpha_before = network.alpha
+        metrics.append(network.update(batch))
+        actor_updated.append(_changed(actor_before, _weights(actor)))
+        assert actor_updated[-1] == (network.alpha != alpha_before)
+        critic_updated.append(_changed(critic_before, _weights(critic)))
+    assert actor_updated == [False, False, True, False, False, True]
+    assert all(critic_updated)
+    assert metrics[3]['actor_loss'] == metrics[2]['actor_loss']
+    # The counter round-trips: the restored network updates its actor on
+    # the same step, with the same numbers.
+    restored = _network(BOX, policy_delay=3, adam_beta1=0.5, seed=5)
+    restored.restore(path)
+    assert [restored.update(batch) for _ in range(2)] == metrics[4:]
+    for mine, theirs in zip(restored.params, network.params):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_crossq_checkpoint_round_trips_statistics(tmp_path):
+    network = _network(BOX, seed=1, **CROSSQ)
+    batch = _batch(BOX)
+    for _ in range(4):
+        network.update(batch)
+    path = str(tmp_path / 'crossq.pkl')
+    network.save(path)
+    restored = _network(BOX, seed=2, **CROSSQ)
+    restored.restore(path)
+    for saved, loaded in zip(network.params, restored.params):
+        np.testing.assert_array_equal(saved, loaded)
+    for _ in range(3):  # Crosses an actor update (the 6th).
+        assert network.update(batch) == restored.update(batch)
+    for saved, loaded in zip(network.params, restored.params):
+        np.testing.assert_array_equal(saved, loaded)
+
+
+def test_checkpoint_without_update_counter_still_restores(tmp_path):
+    network = _network(DISCRETE)
+    network.update(_batch(DISCRETE))
+    path = str(tmp_path / 'old.pkl')
+    network.save(path)
+    state = pickle_files.load_pickle(path)
+    del state['update_count'], state['last_actor_metrics']
+    pickle_files.save_pickle(path, state)
+    restored = _network(DISCRETE, seed=3)
+    restored.restore(path)
+    for saved, loaded in zip(network.params, restored.params):
+        np.testing.assert_array_equal(saved, loaded)
+
+
+@pytest.mark.parametrize('bad', [{'policy_delay': 0},
+                                 {'critic_normalization': 'batch'},
+                                 {'adam_beta1': 1.0},
+                                 {'critic_hidden_sizes': (0,)}])
+def test_bad_option_values_are_refused(bad):
+    with pytest.raises(ValueError):
+        _network(BOX, **bad)
