@@ -7,8 +7,9 @@ and imports nothing from Alpacka. A peer run prints JSON lines on stdout:
 * every ``--eval_every`` env steps,
   ``{"steps": int, "eval_return": float, "train_s": float}``: the mean
   undiscounted return of ``--eval_episodes`` deterministic episodes on a
-  fresh env, episode ``e`` reset with seed ``10_000 * (seed + 1) + e`` (the
-  same starts as Alpacka's evaluation); train_s is the wall time spent
+  fresh env, episode ``e`` reset with seed ``10_000 * (seed + 1) + e``
+  (sb3_sac.py's seeds; Alpacka's own evaluation derives its seeds from the
+  run seed its own way); train_s is the wall time spent
   learning (collection and updates) since learning started, evaluations
   excluded;
 * at the end, ``{"done": true, "steps": int, "train_s": float}``.
