@@ -17,6 +17,9 @@ Modes:
           steps, 128 updates every 256 steps, epsilon from 1 to 0.04 over
           the first 16% of the zoo's 50k steps (8,000 env steps, whatever
           --steps is: the zoo's schedule, cut at --steps), 256x256 network.
+          DQN collects 256 steps between updates and stops only at the end
+          of such a round, so the final line's steps is --steps rounded up
+          to a multiple of 256 (30,208 for 30,000).
     updates: SAC on Pendulum-v1: fills the replay with --fill random steps,
         then times --n_updates gradient updates at batch 256 and prints
         ``{"updates_per_s"}``.
