@@ -78,8 +78,8 @@ def limit_threads(n_threads: int, pin_cpus: bool = False) -> None:
 
     jaxlib 0.10 ignores those XLA flags (its CPU client sizes its pools from
     the CPUs the process may run on), so for JAX pass pin_cpus: the process
-    is then confined to n_threads of its allowed CPUs, starting at one that
-    depends on its pid so that peers run side by side spread over the cores.
+    is then confined to n_threads of its allowed CPUs, starting at the one it
+    runs on now, so that peers started side by side spread over the cores.
 
     Args:
         n_threads: The number of threads, at least 1.
@@ -96,9 +96,22 @@ def limit_threads(n_threads: int, pin_cpus: bool = False) -> None:
     if pin_cpus and hasattr(os, 'sched_setaffinity'):
         cpus = sorted(os.sched_getaffinity(0))
         if n_threads < len(cpus):
-            first = os.getpid() % len(cpus)
+            first = _current_cpu_index(cpus)
             os.sched_setaffinity(0, [cpus[(first + i) % len(cpus)]
                                      for i in range(n_threads)])
+
+
+def _current_cpu_index(cpus: List[int]) -> int:
+    """The index in cpus of the CPU this process runs on (the scheduler put
+    it on a lightly loaded one), or one chosen by pid where unknown."""
+    try:
+        with open('/proc/self/stat', encoding='ascii') as stat:
+            # Field 39 (processor); the command name before ')' may hold
+            # spaces.
+            cpu = int(stat.read().rsplit(')', 1)[1].split()[36])
+        return cpus.index(cpu)
+    except (OSError, ValueError, IndexError):
+        return os.getpid() % len(cpus)
 
 
 def evaluate(act: Callable[[np.ndarray], Any], env_id: str, seed: int,
