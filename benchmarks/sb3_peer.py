@@ -1,0 +1,182 @@
+"""Stable-Baselines3 as a peer of the learning benchmarks (not Alpacka code).
+
+Runs in the 'sb3' virtualenv (peer_venvs.py: stable-baselines3 and the CPU
+torch) and imports nothing from Alpacka. Prints JSON lines on stdout, with
+the evaluation protocol and timing of peer_common.py.
+
+Modes:
+    learn: trains --algo on --env for --steps env steps, evaluating every
+        --eval_every steps, with rl-baselines3-zoo's tuned settings
+        (hyperparams/sac.yml and dqn.yml at rl-baselines3-zoo commit
+        22e3ff2, 2026-04-23, zoo version 2.9.0a2):
+        * sac on Pendulum-v1: learning rate 1e-3, otherwise SB3's defaults
+          (256x256 networks, batch 256, 100 random steps, one update per
+          env step, automatic entropy coefficient);
+        * dqn on CartPole-v1: learning rate 2.3e-3, batch 64, buffer 100k,
+          1000 steps before learning, gamma 0.99, target update every 10
+          steps, 128 updates every 256 steps, epsilon from 1 to 0.04 over
+          the first 16% of the zoo's 50k steps (8,000 env steps, whatever
+          --steps is: the zoo's schedule, cut at --steps), 256x256 network.
+          DQN collects 256 steps between updates and stops only at the end
+          of such a round, so the final line's steps is --steps rounded up
+          to a multiple of 256 (30,208 for 30,000).
+    updates: SAC on Pendulum-v1: fills the replay with --fill random steps,
+        then times --n_updates gradient updates at batch 256 and prints
+        ``{"updates_per_s"}``.
+
+Usage:
+    python sb3_peer.py learn --algo sac --env Pendulum-v1 --seed 0 \\
+        --steps 5000 [--eval_every 500] [--eval_episodes 10] [--threads 1]
+    python sb3_peer.py learn --algo dqn --env CartPole-v1 --steps 30000 \\
+        --eval_every 1000
+    python sb3_peer.py updates [--n_updates 1000] [--fill 2000] [--threads 1]
+"""
+
+import argparse
+import os
+import sys
+import time
+from typing import Any, List, Optional
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peer_common  # pylint: disable=wrong-import-position
+
+# The env each algorithm's tuned settings are for.
+TUNED_ENV = {'sac': 'Pendulum-v1', 'dqn': 'CartPole-v1'}
+# rl-baselines3-zoo's DQN CartPole-v1 run is this long; its epsilon
+# schedule is a fraction of it.
+ZOO_DQN_CARTPOLE_STEPS = 50_000
+
+
+def limit_threads(n_threads: Optional[int]) -> None:
+    """Limits torch (and the BLAS under numpy) to n_threads (None: no limit).
+
+    Runs before torch is imported (peer_common.limit_threads), then sets
+    torch's own pools.
+    """
+    if n_threads is None:
+        return
+    peer_common.limit_threads(n_threads)
+    import torch  # pylint: disable=import-outside-toplevel,import-error
+    torch.set_num_threads(n_threads)
+    torch.set_num_interop_threads(n_threads)
+
+
+def make_model(algo: str, env_id: str, seed: int, steps: int) -> Any:
+    """The Stable-Baselines3 model with rl-baselines3-zoo's tuned settings.
+
+    Args:
+        algo: 'sac' or 'dqn'.
+        env_id: TUNED_ENV[algo].
+        seed: The model's seed.
+        steps: The env steps it will learn for (DQN's epsilon schedule is a
+            fraction of them).
+
+    Returns:
+        A stable_baselines3 SAC or DQN on gymnasium.make(env_id), on the CPU.
+    """
+    import gymnasium  # pylint: disable=import-outside-toplevel
+    # Only in the peer virtualenv, not in Alpacka's.
+    import stable_baselines3  # pylint: disable=import-outside-toplevel,import-error
+    env = gymnasium.make(env_id)
+    if algo == 'sac':
+        return stable_baselines3.SAC(
+            'MlpPolicy', env, learning_rate=1e-3, seed=seed, verbose=0,
+            device='cpu')
+    return stable_baselines3.DQN(
+        'MlpPolicy', env, learning_rate=2.3e-3, batch_size=64,
+        buffer_size=100_000, learning_starts=1000, gamma=0.99,
+        target_update_interval=10, train_freq=256, gradient_steps=128,
+        exploration_fraction=0.16 * ZOO_DQN_CARTPOLE_STEPS / steps,
+        exploration_final_eps=0.04, policy_kwargs={'net_arch': [256, 256]},
+        seed=seed, verbose=0, device='cpu')
+
+
+def evaluation_callback(clock: peer_common.EvaluationClock) -> Any:
+    """An SB3 callback that drives clock (SBX's algorithms take it too)."""
+    # Imported here: torch must not load before limit_threads.
+    from stable_baselines3.common.callbacks import BaseCallback  # pylint: disable=import-outside-toplevel,import-error
+
+    class _Evaluate(BaseCallback):
+
+        def _on_training_start(self) -> None:
+            clock.start()
+
+        def _on_step(self) -> bool:
+            clock.step(self.num_timesteps)
+            return True
+
+    return _Evaluate()
+
+
+def learn(model: Any, args: argparse.Namespace, done_line: bool = True
+          ) -> None:
+    """Trains model for args.steps, printing the peer protocol's lines.
+
+    Args:
+        model: An SB3 (or SBX) off-policy model.
+        args: The learn mode's options (peer_common.add_learn_arguments).
+        done_line: Print the final ``{"done": true, ...}`` line.
+    """
+    clock = peer_common.EvaluationClock(
+        lambda observation: model.predict(observation, deterministic=True)[0],
+        args.env, args.seed, args.eval_every, args.eval_episodes)
+    model.learn(total_timesteps=args.steps,
+                callback=evaluation_callback(clock))
+    if done_line:
+        clock.finish(model.num_timesteps)
+
+
+def time_updates(seed: int, fill: int, n_updates: int) -> float:
+    """SAC.train's gradient updates per second at batch 256 on Pendulum."""
+    model = make_model('sac', 'Pendulum-v1', seed, fill)
+    # Fill the replay without training (learning_starts beyond the fill).
+    model.learning_starts = fill + 1
+    model.learn(total_timesteps=fill)
+    model.train(gradient_steps=20, batch_size=256)  # Warm-up.
+    start = time.perf_counter()
+    model.train(gradient_steps=n_updates, batch_size=256)
+    return n_updates / (time.perf_counter() - start)
+
+
+def parser(threads_default: Optional[int] = 1) -> argparse.ArgumentParser:
+    """The command line (module docstring); threads_default: --threads
+    when not given (None: no limit)."""
+    result = argparse.ArgumentParser(
+        description=__doc__.split('\n', maxsplit=1)[0])
+    modes = result.add_subparsers(dest='mode', required=True)
+    peer_common.add_learn_arguments(modes.add_parser('learn'),
+                                    list(TUNED_ENV), list(TUNED_ENV.values()),
+                                    threads_default)
+    updates = modes.add_parser('updates')
+    updates.add_argument('--seed', type=int, default=0)
+    updates.add_argument('--n_updates', type=int, default=1000)
+    updates.add_argument('--fill', type=int, default=2000)
+    peer_common.add_threads_argument(updates, threads_default)
+    return result
+
+
+def main(argv: Optional[List[str]] = None, legacy: bool = False) -> None:
+    """Runs the mode given on the command line.
+
+    Args:
+        argv: The arguments (None: sys.argv[1:]).
+        legacy: sb3_sac.py's behaviour: without --threads, torch's threads
+            are left as they are, and learn prints no final line.
+    """
+    command_line = parser(None if legacy else 1)
+    args = command_line.parse_args(argv)
+    if args.mode == 'learn' and TUNED_ENV[args.algo] != args.env:
+        command_line.error(f'--algo {args.algo} runs on {TUNED_ENV[args.algo]}'
+                           f' (its tuned settings), not {args.env}')
+    limit_threads(args.threads)
+    if args.mode == 'updates':
+        rate = time_updates(args.seed, args.fill, args.n_updates)
+        peer_common.print_record({'updates_per_s': rate})
+        return
+    learn(make_model(args.algo, args.env, args.seed, args.steps), args,
+          done_line=not legacy)
+
+
+if __name__ == '__main__':
+    main()
