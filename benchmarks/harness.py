@@ -8,7 +8,8 @@ printing JSON lines ``{"steps", "eval_return", "train_s"}`` (see
 peer_common.py). The harness runs every (side, seed) pair as a subprocess,
 ``--jobs`` at a time, interleaving the sides seed by seed so that each side
 meets the same machine load, with every process held to one thread (the
-same for everyone: OMP, MKL, TensorFlow's and XLA's thread pools).
+same for everyone: OMP, MKL, TensorFlow's and XLA's thread pools) and, where
+there are as many cores as jobs, to a core of its own.
 
 It reports, per side and budget, the interquartile mean of the evaluation
 return over seeds with its stratified-bootstrap 95% confidence interval
@@ -29,12 +30,15 @@ Usage (see sac_pendulum.py and sac_cartpole.py for complete benchmarks):
 """
 
 import argparse
+import functools
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
+from typing import (Callable, Dict, List, NamedTuple, Optional, Sequence,
+                    Tuple)
 
 import numpy as np
 
@@ -183,6 +187,16 @@ class Results:
         os.replace(temporary, self.path)
 
 
+def _cpu_slots(jobs: int) -> List[Optional[int]]:
+    """A CPU for each of jobs runs at once, or None each where there are
+    fewer CPUs (or no affinity control): each run gets a core of its own,
+    so that no contender's threads share one with another's."""
+    if not hasattr(os, 'sched_getaffinity'):
+        return [None] * jobs
+    cpus = sorted(os.sched_getaffinity(0))
+    return cpus[:jobs] if jobs <= len(cpus) else [None] * jobs
+
+
 def run_all(sides: Sequence[Side], seeds: Sequence[int], results: Results,
             jobs: int = 2) -> List[str]:
     """Runs every (side, seed) pair not yet in results, jobs at a time.
@@ -202,25 +216,32 @@ def run_all(sides: Sequence[Side], seeds: Sequence[int], results: Results,
     running, failures = [], []
     environment = dict(os.environ, **ONE_THREAD)
     total, started = len(queue), time.time()
+    free_cpus = _cpu_slots(jobs)
     while queue or running:
         while queue and len(running) < jobs:
             side, seed = queue.pop(0)
+            cpu = free_cpus.pop(0)
             run_dir = os.path.join(results.root, side.name, f'seed{seed}')
             os.makedirs(run_dir, exist_ok=True)
             stdout = open(os.path.join(run_dir, 'stdout.txt'), 'w',  # pylint: disable=consider-using-with
                           encoding='utf-8')
             stderr = open(os.path.join(run_dir, 'stderr.txt'), 'w',  # pylint: disable=consider-using-with
                           encoding='utf-8')
-            process = subprocess.Popen(  # pylint: disable=consider-using-with
+            # The harness has no threads, so preexec_fn is safe here.
+            process = subprocess.Popen(  # pylint: disable=consider-using-with,subprocess-popen-preexec-fn
                 side.command(seed, os.path.join(run_dir, 'run')),
-                cwd=REPO_ROOT, env=environment, stdout=stdout, stderr=stderr)
-            running.append((side, seed, run_dir, process, stdout, stderr))
+                cwd=REPO_ROOT, env=environment, stdout=stdout, stderr=stderr,
+                preexec_fn=None if cpu is None else functools.partial(
+                    os.sched_setaffinity, 0, {cpu}))
+            running.append((side, seed, run_dir, process, stdout, stderr,
+                            cpu))
         time.sleep(0.5)
         for entry in list(running):
-            side, seed, run_dir, process, stdout, stderr = entry
+            side, seed, run_dir, process, stdout, stderr, cpu = entry
             if process.poll() is None:
                 continue
             running.remove(entry)
+            free_cpus.append(cpu)
             stdout.close()
             stderr.close()
             if process.returncode != 0:
@@ -338,12 +359,80 @@ def report(results: Results, sides: Sequence[str], seeds: Sequence[int],
     return aggregates
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    """The command line of the generic harness."""
+def add_protocol_arguments(parser: argparse.ArgumentParser,
+                           seeds: int = 10) -> None:
+    """The flags every multi-seed benchmark shares."""
+    parser.add_argument('--root', default=None,
+                        help='directory for the runs and results.json '
+                             '(default: a new temporary directory); an '
+                             'existing one is resumed')
+    parser.add_argument('--seeds', type=int, default=seeds,
+                        help='seeds 0 .. N-1 (default %(default)s)')
+    parser.add_argument('--jobs', type=int, default=2,
+                        help='runs at once (default %(default)s)')
+    parser.add_argument('--sides', nargs='+', default=None,
+                        help='only these contenders (default: all)')
+
+
+def peer_sides(peers: Sequence[Tuple[str, str, Sequence[str]]]
+               ) -> List[Side]:
+    """The peers whose virtualenvs can be made; the others are named.
+
+    Args:
+        peers: ``(side name, peer virtualenv name, script arguments)``.
+
+    Returns:
+        Sides for the peers that can run; for each that cannot, a line
+        saying why is printed and it is left out.
+    """
+    import peer_venvs  # pylint: disable=import-outside-toplevel
+    sides = []
+    for name, venv, arguments in peers:
+        python, why_not = peer_venvs.peer_python(venv)
+        if python is None:
+            print(f'{name} skipped: {why_not}.', flush=True)
+            continue
+        sides.append(peer_side(name, python, peer_venvs.peer_script(venv),
+                               arguments))
+    return sides
+
+
+def run_protocol(args: argparse.Namespace, sides: Sequence[Side],
+                 budgets: Sequence[float], time_budget: float
+                 ) -> Dict[str, dict]:
+    """Runs the sides over the seeds of args and prints the report.
+
+    Args:
+        args: Parsed add_protocol_arguments flags.
+        sides: The contenders; the first is the reference of the report.
+        budgets: Env-step budgets the returns are scored at.
+        time_budget: The budget whose training time is compared.
+
+    Returns:
+        report's aggregates.
+    """
+    if args.sides:
+        sides = [side for side in sides if side.name in args.sides]
+    root = args.root or tempfile.mkdtemp(prefix='alpacka_bench_')
+    print(f'Runs in {root}; {len(sides)} contenders x {args.seeds} seeds, '
+          f'{args.jobs} at a time, one thread each; load average '
+          f'{os.getloadavg()[0]:.2f}.', flush=True)
+    results = Results(root)
+    seeds = list(range(args.seeds))
+    started = time.time()
+    for failure in run_all(sides, seeds, results, args.jobs):
+        print(f'FAILED: {failure}')
+    print(f'{time.time() - started:.0f} s of runs; load average after '
+          f'{os.getloadavg()[0]:.2f}.')
+    return report(results, [side.name for side in sides], seeds, budgets,
+                  time_budget)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """Runs Alpacka contenders given on the command line and reports."""
     parser = argparse.ArgumentParser(
         description=__doc__.split('\n', maxsplit=1)[0])
-    parser.add_argument('--root', required=True,
-                        help='directory for the runs and results.json')
+    add_protocol_arguments(parser)
     parser.add_argument('--alpacka', action='append', default=[],
                         metavar='NAME=CONFIG', help='an Alpacka contender')
     parser.add_argument('--config', action='append', default=[],
@@ -351,16 +440,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='a Gin binding for the contender NAME')
     parser.add_argument('--steps', type=int, required=True)
     parser.add_argument('--steps_per_epoch', type=int, default=500)
-    parser.add_argument('--seeds', type=int, default=10,
-                        help='seeds 0 .. N-1')
     parser.add_argument('--budgets', type=float, nargs='+', required=True)
-    parser.add_argument('--jobs', type=int, default=2)
-    return parser.parse_args(argv)
-
-
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    """Runs Alpacka contenders given on the command line and reports."""
-    args = parse_args(argv)
+    args = parser.parse_args(argv)
     sides = []
     for contender in args.alpacka:
         name, config_file = contender.split('=', 1)
@@ -368,11 +449,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                     if binding.split(':', 1)[0] == name]
         sides.append(alpacka_side(name, config_file, args.steps,
                                   args.steps_per_epoch, bindings))
-    results = Results(args.root)
-    seeds = list(range(args.seeds))
-    for failure in run_all(sides, seeds, results, args.jobs):
-        print(f'FAILED: {failure}')
-    report(results, [side.name for side in sides], seeds, args.budgets)
+    run_protocol(args, sides, args.budgets, args.budgets[-1])
 
 
 if __name__ == '__main__':
