@@ -32,8 +32,13 @@ lint: $(STAMP)
 	$(PYTHON) -m pylint alpacka tests benchmarks
 	$(VENV)/bin/lint-imports
 
+# The benchmarks' entry points; the other scripts in benchmarks/ are their
+# parts (the harness, the peers that run in their own virtualenvs).
+BENCHMARKS := startup batching shooting_throughput ray_stepper mcts_speed \
+	planning_results cartpole_learning sac_pendulum sac_cartpole
+
 bench: $(STAMP)
-	for script in benchmarks/*.py; do $(PYTHON) $$script || exit 1; done
+	for name in $(BENCHMARKS); do $(PYTHON) benchmarks/$$name.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) out
