@@ -33,6 +33,7 @@ import argparse
 import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -222,7 +223,9 @@ def run_all(sides: Sequence[Side], seeds: Sequence[int], results: Results,
             side, seed = queue.pop(0)
             cpu = free_cpus.pop(0)
             run_dir = os.path.join(results.root, side.name, f'seed{seed}')
-            os.makedirs(run_dir, exist_ok=True)
+            # Left by an interrupted harness: each result is one whole run.
+            shutil.rmtree(run_dir, ignore_errors=True)
+            os.makedirs(run_dir)
             stdout = open(os.path.join(run_dir, 'stdout.txt'), 'w',  # pylint: disable=consider-using-with
                           encoding='utf-8')
             stderr = open(os.path.join(run_dir, 'stderr.txt'), 'w',  # pylint: disable=consider-using-with
@@ -360,14 +363,24 @@ def report(results: Results, sides: Sequence[str], seeds: Sequence[int],
 
 
 def add_protocol_arguments(parser: argparse.ArgumentParser,
-                           seeds: int = 10) -> None:
-    """The flags every multi-seed benchmark shares."""
+                           seeds: int = 10, first_seed: int = 0) -> None:
+    """The flags every multi-seed benchmark shares.
+
+    Args:
+        parser: Where to add them.
+        seeds: The default number of seeds.
+        first_seed: The default first seed (a benchmark whose config was
+            chosen on seeds 0..k-1 reports on seeds it was not chosen on).
+    """
     parser.add_argument('--root', default=None,
                         help='directory for the runs and results.json '
                              '(default: a new temporary directory); an '
                              'existing one is resumed')
     parser.add_argument('--seeds', type=int, default=seeds,
-                        help='seeds 0 .. N-1 (default %(default)s)')
+                        help='the number of seeds (default %(default)s)')
+    parser.add_argument('--first_seed', type=int, default=first_seed,
+                        help='seeds first_seed .. first_seed + seeds - 1 '
+                             '(default %(default)s)')
     parser.add_argument('--jobs', type=int, default=2,
                         help='runs at once (default %(default)s)')
     parser.add_argument('--sides', nargs='+', default=None,
@@ -418,7 +431,7 @@ def run_protocol(args: argparse.Namespace, sides: Sequence[Side],
           f'{args.jobs} at a time, one thread each; load average '
           f'{os.getloadavg()[0]:.2f}.', flush=True)
     results = Results(root)
-    seeds = list(range(args.seeds))
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     started = time.time()
     for failure in run_all(sides, seeds, results, args.jobs):
         print(f'FAILED: {failure}')
