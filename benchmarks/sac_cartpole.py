@@ -4,9 +4,9 @@ Through benchmarks/harness.py: ``alpacka/configs/sac_cartpole.gin`` (SAC with
 a categorical policy) against Stable-Baselines3's DQN with rl-baselines3-zoo's
 tuned CartPole-v1 settings (the best discrete-action baseline SB3 has for
 it; sb3_peer.py, in its own virtualenv), 10 seeds each, --steps env steps
-(20,000 by default), 10 greedy evaluation episodes every 1,000 steps, two
+(10,000 by default), 10 greedy evaluation episodes every 1,000 steps, two
 runs at a time, one thread per run. It reports the interquartile mean over
-seeds of the evaluation return at 2,000 to 20,000 steps and of the training
+seeds of the evaluation return at 2,000 to 10,000 steps and of the training
 wall time to 10,000 steps, with 95% stratified-bootstrap confidence
 intervals, whether the intervals overlap, and the per-seed table.
 
@@ -14,7 +14,7 @@ DQN follows the zoo's 50,000-step schedule (epsilon over its first 8,000
 steps) and is scored at the same budgets as SAC.
 
 Usage:
-    python benchmarks/sac_cartpole.py [--seeds 10] [--steps 20000]
+    python benchmarks/sac_cartpole.py [--seeds 10] [--steps 10000]
         [--root DIR] [--jobs 2] [--sides alpacka sb3-dqn]
         [--config BINDING ...]
 """
@@ -36,7 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.split('\n', maxsplit=1)[0])
     harness.add_protocol_arguments(parser)
-    parser.add_argument('--steps', type=int, default=20_000)
+    parser.add_argument('--steps', type=int, default=10_000)
     parser.add_argument('--config', action='append', default=[],
                         help='Extra Gin bindings for the Alpacka runs.')
     args = parser.parse_args()
