@@ -12,8 +12,9 @@ then Stable-Baselines3's ``SAC.train`` in its own virtualenv (peer_venvs.py).
 Part 2, learning, through benchmarks/harness.py: ``sac_pendulum.gin``
 against Stable-Baselines3's SAC with its rl-zoo tuned Pendulum settings, and
 SBX's SAC and CrossQ (peers in their own virtualenvs, peer_venvs.py), 10
-seeds each (10 to 19: the config's settings were chosen on seeds 0 to 4), 5,000 env steps, 10 deterministic evaluation episodes every 500
-steps, two runs at a time, one thread per run. It reports the interquartile
+seeds each (10 to 19: the config's settings were chosen on seeds 0 to 4),
+5,000 env steps, 10 deterministic evaluation episodes every 500 steps, two
+runs at a time, one thread per run. It reports the interquartile
 mean over seeds of the evaluation return at 1,000 to 5,000 steps and of the
 training wall time to 3,000 steps (collection and updates; evaluation and
 start-up excluded), each with its 95% stratified-bootstrap confidence
