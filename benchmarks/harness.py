@@ -315,10 +315,12 @@ def report(results: Results, sides: Sequence[str], seeds: Sequence[int],
     """
     time_budget = budgets[-1] if time_budget is None else time_budget
     reference = reference or sides[0]
+    tables = {side: (score_table(results, side, seeds, budgets),
+                     score_table(results, side, seeds, [time_budget],
+                                 'train_s')) for side in sides}
     aggregates = {}
     for side in sides:
-        returns = score_table(results, side, seeds, budgets)
-        times = score_table(results, side, seeds, [time_budget], 'train_s')
+        returns, times = tables[side]
         aggregates[side] = {
             'return': {budget: estimate(returns[:, column])
                        for column, budget in enumerate(budgets)},
@@ -353,8 +355,7 @@ def report(results: Results, sides: Sequence[str], seeds: Sequence[int],
     print('\nPer seed: return at ' + ', '.join(f'{b:,.0f}' for b in budgets) +
           f'; train s to {time_budget:,.0f}')
     for side in sides:
-        returns = score_table(results, side, seeds, budgets)
-        times = score_table(results, side, seeds, [time_budget], 'train_s')
+        returns, times = tables[side]
         print(f'  {side}:')
         for seed, row, seconds in zip(seeds, returns, times[:, 0]):
             print(f'    seed {seed}: ' + ' / '.join(
