@@ -202,7 +202,8 @@ def run(args: argparse.Namespace) -> int:
             _build_and_run(args, output_dir, mrunner_run)
         except Exception as error:
             # A lost Ray node shows as whatever Ray raised first.
-            node = node_watch.lost_node()
+            node = (node_watch.lost_node() if ray_health.raised_by_ray(error)
+                    else None)
             if node is not None:
                 raise failures.LostRayNode(node, output_dir) from error
             raise
@@ -290,7 +291,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.debug:
             traceback.print_exc()
         error_log = failures.write_error_log(lost.output_dir, lost)
-        _report(f'{lost} The full traceback is in {error_log}.' if error_log
+        _report(f'{lost} The details are in {error_log}.' if error_log
                 else str(lost))
         return EXIT_FAILURE
     except failures.RunFailure as failure:

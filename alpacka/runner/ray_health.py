@@ -23,10 +23,13 @@ alive. Then:
   log says it ended the driver for a lost raylet, or the watcher saw the
   raylet die while the driver was alive, the watcher writes the lost-node
   paragraph (``failures.lost_ray_node_paragraph``) on the run's stderr and
-  into ``error.log``; otherwise (a driver killed by a user, a supervisor, a
+  into ``error.log``, and then ends what is left of the Ray instance the
+  driver started (its agents may linger for more than half a minute without
+  their raylet); otherwise (a driver killed by a user, a supervisor, a
   scheduler) it exits silently;
-- the driver asks (``query``) while it handles an exception: the watcher
-  answers whether the node is lost, so the CLI can say so itself.
+- the driver asks (``query``) while it handles an exception that Ray raised
+  (``raised_by_ray``): the watcher answers whether the node's raylet is
+  gone, so the CLI can say so itself.
 
 The watcher ends with the driver whatever happens (the kernel closes the
 driver's end of the socket), ignores Ctrl-C and SIGTERM sent to the process
@@ -43,9 +46,12 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from typing import Any, Dict, List, Optional
 
 _POLL_S = 0.5
+_FAMILY_EVERY = 10
+_FAMILY_GRACE_S = 5.0
 _QUERY_TIMEOUT_S = 5.0
 _DONE = b'd'
 _QUERY = b'q'
@@ -73,6 +79,29 @@ def _start_time(pid: int) -> Optional[int]:
     if fields[0] in ('Z', 'X'):
         return None
     return int(fields[19])
+
+
+def _descendants(pid: int) -> Dict[int, int]:
+    """``{pid: start time}`` of the process's descendants."""
+    children: Dict[int, List[int]] = {}
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f'/proc/{entry}/stat', encoding='ascii') as stat_file:
+                parent = int(stat_file.read().rsplit(')', 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    found: Dict[int, int] = {}
+    stack = list(children.get(pid, []))
+    while stack:
+        child = stack.pop()
+        start = _start_time(child)
+        if start is not None and child not in found:
+            found[child] = start
+            stack.extend(children.get(child, []))
+    return found
 
 
 def _driver_log(pid: int) -> Optional[str]:
@@ -123,6 +152,21 @@ def ray_exit_message(driver_log: str) -> Optional[str]:
         if any(marker in line for marker in _RAY_EXIT_MARKERS):
             return _LOG_LINE_PREFIX.sub('', line).strip()
     return None
+
+
+def raised_by_ray(error: BaseException) -> bool:
+    """Whether Ray raised the exception or one it was raised from (an error
+    of ray.exceptions anywhere in its chain of causes and contexts)."""
+    ray_exceptions = sys.modules.get('ray.exceptions')
+    if ray_exceptions is None:
+        return False  # Ray was never imported: it raised nothing.
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, ray_exceptions.RayError):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 class RayNode:
@@ -183,6 +227,10 @@ class _Watcher:
         self._output_dir = output_dir
         self._node: Optional[RayNode] = None
         self._raylet_died_first = False
+        # The Ray processes the driver started ({pid: start time}), looked
+        # up every _FAMILY_EVERY polls while it is connected to a node.
+        self._family: Dict[int, int] = {}
+        self._polls = 0
 
     def _driver_alive(self) -> bool:
         return (self._driver_start is not None and
@@ -203,8 +251,33 @@ class _Watcher:
             return
         if self._node is None or self._node.driver_log != driver_log:
             self._node = RayNode.of_driver(self._driver_pid)
-        if self._node is not None and not self._node.raylet_alive():
+            self._polls = 0
+        if self._node is None:
+            return
+        if not self._node.raylet_alive():
             self._raylet_died_first = self._driver_alive()
+        elif self._polls % _FAMILY_EVERY == 0:
+            self._family = _descendants(self._driver_pid)
+            self._family.pop(os.getpid(), None)
+        self._polls += 1
+
+    def end_family(self) -> None:
+        """Kills what is left of the Ray instance the driver started, a
+        moment after the driver (a process whose raylet is gone lingers on,
+        an agent sometimes for more than half a minute); a Ray cluster's
+        own processes are not the driver's descendants and stay."""
+        deadline = time.monotonic() + _FAMILY_GRACE_S
+        while True:
+            alive = [pid for pid, start in self._family.items()
+                     if _start_time(pid) == start]
+            if not alive or time.monotonic() > deadline:
+                break
+            time.sleep(_POLL_S)
+        for pid in alive:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass  # Gone in the meantime.
 
     def lost_node(self) -> Optional[Dict[str, Any]]:
         """The node's description if its raylet is gone, else None."""
@@ -230,8 +303,9 @@ class _Watcher:
             self._output_dir, paragraph + '\n\nRay: ' +
             (node['ray_message'] or '(nothing logged)') + '\n')
         if error_log:
-            paragraph += f' This message is also in {error_log}.'
+            paragraph += f' The details are in {error_log}.'
         os.write(2, f'alpacka: error: {paragraph}\n'.encode())
+        self.end_family()
 
 
 def _watch(sock: socket.socket, watcher: _Watcher) -> None:
@@ -288,6 +362,11 @@ class NodeWatch:
         finally:
             theirs.close()
         self._sock = ours
+
+    @property
+    def watcher_pid(self) -> Optional[int]:
+        """The watcher's process id (None: it was not started)."""
+        return None if self._process is None else self._process.pid
 
     def lost_node(self) -> Optional[Dict[str, Any]]:
         """Whether the Ray node of this process was lost.

@@ -1,0 +1,195 @@
+"""A lost Ray node: the raylet of a run's own Ray instance killed for real.
+
+Ray then ends the driver from C++ (see alpacka.runner.ray_health); the run
+must still say in one paragraph what happened and how to resume, exit with
+code 1, keep its checkpoint, and leave no Ray process behind.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import gin
+import psutil
+import pytest
+
+from cli_helpers import REPO_ROOT, metric_values
+from process_helpers import pid_alive
+
+from alpacka import runner as runner_lib
+from alpacka.runner import checkpointing
+from alpacka.runner import ray_health
+from alpacka.utils import pickle_files
+
+SAC_PENDULUM = os.path.join(REPO_ROOT, 'alpacka', 'configs', 'sac_pendulum.gin')
+SMALL_SAC = [
+    'Runner.env_steps_per_epoch = 200', 'Runner.episode_time_limit = 200',
+    'Runner.callback_classes = []', 'Runner.n_epochs = 50',
+    'SoftActorCriticAgent.n_random_steps = 20',
+    'SoftActorCriticNetwork.hidden_sizes = (8,)',
+    'SoftActorCriticTrainer.batch_size = 16',
+    'SoftActorCriticTrainer.min_replay_size = 50',
+    'SoftActorCriticTrainer.updates_per_step = 0.1']
+ON_RAY = ['Runner.batch_stepper_class = '
+          '@alpacka.batch_steppers.RayBatchStepper',
+          'RayBatchStepper.n_workers = 1']
+
+
+def _alive(processes):
+    return [process for process in processes
+            if process.is_running() and
+            process.status() != psutil.STATUS_ZOMBIE]
+
+
+def _end(processes):
+    """Waits a little for processes to end by themselves, then kills them;
+    returns those that were still running."""
+    deadline = time.monotonic() + 30
+    while _alive(processes) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    leftovers = _alive(processes)
+    for process in leftovers:
+        process.kill()
+    return leftovers
+
+
+def _start_run(command, env, tmp_path, latest):
+    """Starts the run and waits for its first checkpoint; returns the Popen.
+
+    Ray gives its raylet 30 s to register (a constant of ray._private.node):
+    on a machine loaded by other runs, a run that timed out so is started
+    again (at most three times in all).
+    """
+    for attempt in range(3):
+        with open(tmp_path / 'stdout', 'w', encoding='utf-8') as stdout, \
+                open(tmp_path / 'stderr', 'w', encoding='utf-8') as stderr:
+            process = subprocess.Popen(  # pylint: disable=consider-using-with
+                command, cwd=REPO_ROOT, env=env, stdout=stdout, stderr=stderr)
+        deadline = time.monotonic() + 240
+        while not latest.exists() and process.poll() is None:
+            if time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                pytest.fail('no checkpoint in 240 s')
+            time.sleep(0.2)
+        if process.poll() is None:
+            return process
+        stderr = (tmp_path / 'stderr').read_text()
+        assert attempt < 2 and 'timed out during startup' in stderr, stderr
+    raise AssertionError('unreachable')
+
+
+@pytest.fixture(name='ray_temp_dir')
+def fixture_ray_temp_dir():
+    """A short directory for Ray's files (its socket paths must stay
+    short: see tests/conftest.py), removed afterwards."""
+    path = tempfile.mkdtemp(prefix='rl', dir='/tmp')
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_killed_raylet_is_reported_and_the_checkpoint_resumes(
+        tmp_path, ray_temp_dir):
+    output_dir = tmp_path / 'out'
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', RAY_TMPDIR=ray_temp_dir)
+    env.pop('RAY_ADDRESS', None)
+    command = [sys.executable, '-m', 'alpacka.runner',
+               f'--config_file={SAC_PENDULUM}', f'--output_dir={output_dir}',
+               *(f'--config={binding}' for binding in SMALL_SAC + ON_RAY)]
+    latest = output_dir / 'checkpoints' / 'latest'
+    descendants = []
+    process = _start_run(command, env, tmp_path, latest)
+    try:
+        descendants = psutil.Process(process.pid).children(recursive=True)
+        raylets = [child for child in descendants if child.name() == 'raylet']
+        assert len(raylets) == 1
+        raylets[0].send_signal(signal.SIGKILL)
+        assert process.wait(timeout=120) == 1
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        leftovers = _end(descendants)
+    assert not leftovers, f'Ray processes left running: {leftovers}'
+
+    epoch = int(latest.read_text().strip()[len('epoch_'):])
+    assert epoch >= 1
+    paragraphs = [line for line in (tmp_path / 'stderr').read_text(
+        ).splitlines() if line.startswith('alpacka: error:')]
+    assert len(paragraphs) == 1
+    paragraph = paragraphs[0]
+    assert f'raylet (process {raylets[0].pid}) died' in paragraph
+    assert 'The Ray node' in paragraph and 'was lost' in paragraph
+    assert (f'The checkpoint after epoch {epoch} in '
+            f'{output_dir / "checkpoints"} is intact: re-run the same '
+            f'command to resume from epoch {epoch}.') in paragraph
+    assert 'python3 -m alpacka.supervise' in paragraph
+    assert paragraph.endswith(
+        f'The details are in {output_dir / "error.log"}.')
+    # Whether Ray ended the driver (the watcher wrote the paragraph) or an
+    # exception reached the CLI first (it wrote it, with the traceback).
+    assert paragraph.split(':')[2] in (output_dir / 'error.log').read_text()
+
+    # The checkpoint is whole: its replay holds the epochs' steps, and a
+    # Runner on the directory resumes from it.
+    checkpoint = checkpointing.Checkpointer(str(output_dir)).latest()
+    trainer_state = pickle_files.load_pickle(
+        os.path.join(checkpoint, 'trainer.ckpt'))
+    assert trainer_state['replay_buffer']['size'] == 200 * epoch
+    assert metric_values(output_dir, 'counters/env_steps')[epoch - 1] == (
+        200 * epoch)
+    gin.parse_config_files_and_bindings([SAC_PENDULUM], SMALL_SAC)
+    resumed = runner_lib.Runner(str(output_dir))
+    try:
+        assert resumed.epoch == epoch
+    finally:
+        resumed.close()
+
+
+def _ends(pid, timeout_s=30):
+    """Whether the process ends within timeout_s (it may be closing)."""
+    deadline = time.monotonic() + timeout_s
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not pid_alive(pid)
+
+
+def test_errors_raised_from_ray_errors_are_told_apart():
+    from ray import exceptions  # pylint: disable=import-outside-toplevel
+    try:
+        try:
+            raise exceptions.RaySystemError('the raylet is gone')
+        except exceptions.RayError as error:
+            raise RuntimeError('worker 0 died, and its replacement') from error
+    except RuntimeError as error:
+        assert ray_health.raised_by_ray(error)
+    assert not ray_health.raised_by_ray(ValueError('not Ray'))
+
+
+def test_the_watcher_of_a_run_without_ray_ends_with_it(tmp_path):
+    watch = ray_health.NodeWatch(str(tmp_path))
+    assert pid_alive(watch.watcher_pid)
+    assert watch.lost_node() is None
+    pid = watch.watcher_pid
+    watch.close()
+    assert _ends(pid)
+
+
+def test_a_vanished_driver_without_ray_leaves_no_word_and_no_watcher(
+        tmp_path):
+    # A driver killed outright (here: os._exit) that used no Ray.
+    code = ('import os, sys; from alpacka.runner import ray_health; '
+            f'watch = ray_health.NodeWatch({str(tmp_path)!r}); '
+            'print(watch.watcher_pid, flush=True); os._exit(1)')
+    result = subprocess.run(
+        [sys.executable, '-c', code], cwd=REPO_ROOT, capture_output=True,
+        text=True, timeout=120, check=False)
+    assert result.returncode == 1
+    # run() returned: the watcher, which shares stderr, has closed it.
+    assert result.stderr == ''
+    assert _ends(int(result.stdout))
+    assert os.listdir(tmp_path) == []
