@@ -107,6 +107,7 @@ class Supervisor:
         self._child: Optional[subprocess.Popen] = None
         self._stop_signal: Optional[int] = None
         self._pending: List[Dict[str, Any]] = []
+        self._last_start_time = 0.0  # time.time() of the last start.
 
     def _on_stop_signal(self, signum: int, frame: Any) -> None:
         del frame
@@ -174,6 +175,7 @@ class Supervisor:
             checkpoint_before = failures.last_checkpoint_epoch(
                 self._output_dir)
             started = time.monotonic()
+            self._last_start_time = time.time()
             returncode = self._run_once(attempt)
             duration_s = round(time.monotonic() - started, 3)
             checkpoint = failures.last_checkpoint_epoch(self._output_dir)
@@ -216,12 +218,16 @@ class Supervisor:
     def _give_up_paragraph(self, attempts: int, returncode: int,
                            checkpoint: Optional[int]) -> str:
         error_log = run_directory.error_log_path(self._output_dir)
-        if os.path.isfile(error_log):
-            where = f'The last error is in {error_log}.'
+        try:
+            fresh = os.path.getmtime(error_log) >= self._last_start_time
+        except OSError:
+            fresh = False
+        if fresh:
+            where = f'Its error is in {error_log}.'
         else:
-            where = (f'The run wrote no {run_directory.ERROR_LOG_FILE} (a '
-                     f'process killed by a signal cannot): its output above '
-                     f'shows how far it got.')
+            where = (f'It wrote no {run_directory.ERROR_LOG_FILE} (a process '
+                     f'killed by a signal cannot): its output above shows '
+                     f'how far it got.')
         return ' '.join([
             f'giving up after {attempts} attempts ({self._max_restarts} '
             f'restarts in a row without a new checkpoint): the last one '

@@ -39,10 +39,15 @@ ON_RAY = ['Runner.batch_stepper_class = '
           'RayBatchStepper.n_workers = 1']
 
 
+def _running(process):
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def _alive(processes):
-    return [process for process in processes
-            if process.is_running() and
-            process.status() != psutil.STATUS_ZOMBIE]
+    return [process for process in processes if _running(process)]
 
 
 def _end(processes):
@@ -53,7 +58,10 @@ def _end(processes):
         time.sleep(0.2)
     leftovers = _alive(processes)
     for process in leftovers:
-        process.kill()
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
     return leftovers
 
 

@@ -124,14 +124,26 @@ def test_max_restarts_is_honoured(tmp_path, capsys):
 
 
 def test_a_signal_death_gives_up_with_128_plus_the_signal(tmp_path, capsys):
-    (tmp_path / 'error.log').write_text('Traceback: ...\n')
+    error_log = tmp_path / 'error.log'
+    error_log.write_text('Traceback of an earlier run\n')
+    os.utime(error_log, (0, 0))
     supervisor = supervise.Supervisor(
         _python('import os, signal; os.kill(os.getpid(), signal.SIGKILL)'),
         str(tmp_path), max_restarts=0)
     assert supervisor.run() == 128 + signal.SIGKILL
     paragraph = capsys.readouterr().err
     assert 'the last one was killed by SIGKILL' in paragraph
-    assert f'The last error is in {tmp_path / "error.log"}' in paragraph
+    assert 'It wrote no error.log' in paragraph  # The old one is not its.
+
+
+def test_the_paragraph_names_the_error_log_of_the_last_attempt(tmp_path,
+                                                              capsys):
+    supervisor = supervise.Supervisor(
+        _python(f'open({str(tmp_path / "error.log")!r}, "w").write("Trace"); '
+                'raise SystemExit(1)'), str(tmp_path), max_restarts=0)
+    assert supervisor.run() == 1
+    assert (f'Its error is in {tmp_path / "error.log"}.'
+            in capsys.readouterr().err)
 
 
 # Writes the checkpoint pointer of one more epoch, and fails until the third.
