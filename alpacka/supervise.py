@@ -23,7 +23,8 @@ the supervisor starts it again, after a wait:
 - SIGINT or SIGTERM to the supervisor goes to the child (which then stops
   and checkpoints as on Ctrl-C); the supervisor waits for it and exits. The
   child runs in its own session, so a Ctrl-C in the terminal reaches it
-  once, through the supervisor.
+  once, through the supervisor; and through the sweep's child_guard, so a
+  supervisor that dies (even of SIGKILL) stops it as Ctrl-C would.
 
 Each start and exit is one JSON object in ``<output_dir>/supervisor.jsonl``
 (written once the runner has made the directory: a run that fails before
@@ -42,6 +43,7 @@ import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
+from alpacka.experiments import child_guard
 from alpacka.runner import cli
 from alpacka.runner import failures
 from alpacka.utils import run_directory
@@ -88,7 +90,8 @@ class Supervisor:
     """Runs a command until it succeeds, restarting it when it crashes.
 
     Args:
-        command: The child's argv (``python3 -m alpacka.runner ...``).
+        command: The child's argv (``python3 -m alpacka.runner ...``; the
+            program as an absolute path, for child_guard's exec).
         output_dir: The run's output directory (its checkpoint shows
             progress; supervisor.jsonl goes there).
         max_restarts: Restarts in a row without a new checkpoint (>= 0).
@@ -143,9 +146,11 @@ class Supervisor:
     def _run_once(self, attempt: int) -> int:
         """Starts the child, waits for it; returns its Popen returncode."""
         # The child gets its own session: a Ctrl-C in the terminal reaches
-        # the supervisor only, which forwards it once.
+        # the supervisor only, which forwards it once. child_guard stops it
+        # (as Ctrl-C would) if the supervisor dies, even of SIGKILL.
         self._child = subprocess.Popen(  # pylint: disable=consider-using-with
-            self._command, start_new_session=True)
+            [sys.executable, child_guard.__file__, str(os.getpid()),
+             *self._command], start_new_session=True)
         self._record('start', attempt=attempt, pid=self._child.pid,
                      command=self._command)
         if self._stop_signal is not None:  # Came before _child was set.

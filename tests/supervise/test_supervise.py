@@ -175,20 +175,30 @@ def test_backoff_doubles_up_to_its_cap():
         10, 20, 40, 45]
 
 
-# Says it is up, then stops on SIGTERM as the runner does (exit code 130).
+# Says it is up, then stops on SIGINT or SIGTERM as the runner does (exit
+# code 130), naming the signal in a file.
 STOPPABLE_CHILD = '''
 import signal, sys, time
 def stop(signum, frame):
     open(sys.argv[1], 'w').write(signal.Signals(signum).name)
     sys.exit(130)
 signal.signal(signal.SIGTERM, stop)
+signal.signal(signal.SIGINT, stop)
 open(sys.argv[1] + '.up', 'w').close()
 time.sleep(60)
 '''
 
 
-def test_sigterm_goes_to_the_child_and_is_not_restarted(tmp_path):
-    marker = tmp_path / 'stopped_by'
+def _wait_for_file(path, process=None):
+    deadline = time.monotonic() + 60
+    while not os.path.exists(path):
+        assert process is None or process.poll() is None
+        assert time.monotonic() < deadline, f'no {path}'
+        time.sleep(0.05)
+
+
+def _start_supervised_stoppable_child(tmp_path, marker):
+    """A supervisor process over STOPPABLE_CHILD, once the child is up."""
     code = ('import sys; from alpacka import supervise; '
             f'sys.exit(supervise.Supervisor({[*_python(STOPPABLE_CHILD), str(marker)]!r}, '
             f'{str(tmp_path)!r}, backoff=0).run())')
@@ -196,10 +206,18 @@ def test_sigterm_goes_to_the_child_and_is_not_restarted(tmp_path):
         _python(code), env=python_env(), cwd=REPO_ROOT,
         stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while not os.path.exists(f'{marker}.up'):
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
+        _wait_for_file(f'{marker}.up', process)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    return process
+
+
+def test_sigterm_goes_to_the_child_and_is_not_restarted(tmp_path):
+    marker = tmp_path / 'stopped_by'
+    process = _start_supervised_stoppable_child(tmp_path, marker)
+    try:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)
     finally:
@@ -211,6 +229,15 @@ def test_sigterm_goes_to_the_child_and_is_not_restarted(tmp_path):
     assert [(record['event'], record.get('outcome'))
             for record in supervisor_records(tmp_path)] == [
                 ('start', None), ('exit', 'interrupted')]
+
+
+def test_a_killed_supervisor_stops_its_child_as_ctrl_c_would(tmp_path):
+    marker = tmp_path / 'stopped_by'
+    process = _start_supervised_stoppable_child(tmp_path, marker)
+    process.kill()
+    process.communicate(timeout=60)
+    _wait_for_file(marker)  # Left alone, the child would sleep for a minute.
+    assert marker.read_text() == 'SIGINT'
 
 
 def test_the_runner_arguments_come_after_a_double_dash():
