@@ -28,8 +28,10 @@ alive. Then:
   their raylet); otherwise (a driver killed by a user, a supervisor, a
   scheduler) it exits silently;
 - the driver asks (``query``) while it handles an exception that Ray raised
-  (``raised_by_ray``): the watcher answers whether the node's raylet is
-  gone, so the CLI can say so itself.
+  (``raised_by_ray``): the watcher answers whether the node's raylet died
+  while the driver was connected to it (a ``ray.shutdown()`` on the way,
+  which stops the raylet too, does not count), so the CLI can say so
+  itself.
 
 The watcher ends with the driver whatever happens (the kernel closes the
 driver's end of the socket), ignores Ctrl-C and SIGTERM sent to the process
@@ -64,6 +66,10 @@ _NODE_LINE = re.compile(
 # What Ray's core worker logs before it ends a process whose raylet is gone.
 _RAY_EXIT_MARKERS = ('connection to the plasma store is failed',
                      'local Raylet is dead', 'Raylet is dead')
+# What ray.shutdown() logs (core_worker.cc, raylet_ipc_client.cc) before it
+# stops the raylet of a local instance.
+_SHUTDOWN_MARKERS = ('Sending disconnect message to the local raylet',
+                     'Shutdown by ray.shutdown()')
 _LOG_LINE_PREFIX = re.compile(r'^\[[^\]]*\] [\w.]+:\d+: ')
 
 
@@ -141,14 +147,7 @@ def _raylet_of(node_id: str) -> Optional[int]:
 def ray_exit_message(driver_log: str) -> Optional[str]:
     """What Ray's core worker logged when it ended the driver for a lost
     raylet (the message without the log line's prefix), or None."""
-    try:
-        with open(driver_log, 'rb') as log_file:
-            log_file.seek(0, os.SEEK_END)
-            log_file.seek(max(log_file.tell() - 16384, 0))
-            lines = log_file.read().decode(errors='replace').splitlines()
-    except OSError:
-        return None
-    for line in reversed(lines):
+    for line in reversed(_log_tail(driver_log)):
         if any(marker in line for marker in _RAY_EXIT_MARKERS):
             return _LOG_LINE_PREFIX.sub('', line).strip()
     return None
@@ -166,6 +165,28 @@ def raised_by_ray(error: BaseException) -> bool:
             return True
         seen.add(id(error))
         error = error.__cause__ or error.__context__
+    return False
+
+
+def _log_tail(path: str, n_bytes: int = 65536) -> List[str]:
+    """The last lines of a file ([] if unreadable)."""
+    try:
+        with open(path, 'rb') as log_file:
+            log_file.seek(0, os.SEEK_END)
+            log_file.seek(max(log_file.tell() - n_bytes, 0))
+            return log_file.read().decode(errors='replace').splitlines()
+    except OSError:
+        return []
+
+
+def shut_down_by_driver(driver_log: str) -> bool:
+    """Whether the driver's last Ray connection was closed by the driver
+    itself (``ray.shutdown()`` logs its disconnection from the raylet)."""
+    for line in reversed(_log_tail(driver_log)):
+        if any(marker in line for marker in _SHUTDOWN_MARKERS):
+            return True
+        if _NODE_LINE.search(line):
+            return False  # Connected again after any earlier shutdown.
     return False
 
 
@@ -219,7 +240,7 @@ class RayNode:
 
 class _Watcher:
     """The watcher's state: the driver, its node, whether the raylet died
-    while the driver was alive."""
+    while the driver was alive and connected to it."""
 
     def __init__(self, driver_pid: int, output_dir: str):
         self._driver_pid = driver_pid
@@ -227,6 +248,7 @@ class _Watcher:
         self._output_dir = output_dir
         self._node: Optional[RayNode] = None
         self._raylet_died_first = False
+        self._shut_down_log: Optional[str] = None  # Closed by ray.shutdown.
         # The Ray processes the driver started ({pid: start time}), looked
         # up every _FAMILY_EVERY polls while it is connected to a node.
         self._family: Dict[int, int] = {}
@@ -238,28 +260,51 @@ class _Watcher:
 
     def poll(self) -> None:
         """Finds the driver's node (Ray may start, stop and restart) and
-        notes a raylet that died while the driver still ran."""
+        notes a raylet that died under a driver still connected to it.
+
+        ``ray.shutdown()`` stops the raylet of a local instance too, but it
+        first logs its disconnection in the driver's log (shut_down_by_driver):
+        a raylet that dies after that line is not a lost node.
+        """
         if self._raylet_died_first:
             return
         driver_log = _driver_log(self._driver_pid)
+        if driver_log is not None and driver_log == self._shut_down_log:
+            return  # Nothing to watch until Ray starts again.
         if driver_log is None:
-            if self._node is not None and not self._node.raylet_alive():
-                # The driver may have closed its log because Ray ended it.
-                self._raylet_died_first = self._driver_alive()
-                return
-            self._node = None
-            return
+            if self._node is not None and self._node.raylet_alive():
+                self._node = None  # Not connected (any more): forget it.
+            return  # (A dead one is kept: the driver may be ending.)
         if self._node is None or self._node.driver_log != driver_log:
             self._node = RayNode.of_driver(self._driver_pid)
             self._polls = 0
         if self._node is None:
             return
-        if not self._node.raylet_alive():
-            self._raylet_died_first = self._driver_alive()
-        elif self._polls % _FAMILY_EVERY == 0:
-            self._family = _descendants(self._driver_pid)
-            self._family.pop(os.getpid(), None)
-        self._polls += 1
+        if self._node.raylet_alive():
+            if self._polls % _FAMILY_EVERY == 0:
+                self._family = _descendants(self._driver_pid)
+                self._family.pop(os.getpid(), None)
+            self._polls += 1
+        elif self._driver_alive():
+            # The log is read after the raylet was seen dead: a shutdown
+            # that stopped it has written its line by then.
+            if shut_down_by_driver(driver_log):
+                self._shut_down_log, self._node = driver_log, None
+            else:
+                self._raylet_died_first = True
+
+    def _dead_node(self) -> Optional[Dict[str, Any]]:
+        """The node's description if its raylet is gone, else None."""
+        self.poll()
+        node = self._node
+        if node is None or node.raylet_pid is None or node.raylet_alive():
+            return None
+        return node.describe()
+
+    def lost_node(self) -> Optional[Dict[str, Any]]:
+        """The node's description if its raylet died under the driver."""
+        node = self._dead_node()
+        return node if self._raylet_died_first else None
 
     def end_family(self) -> None:
         """Kills what is left of the Ray instance the driver started, a
@@ -279,20 +324,13 @@ class _Watcher:
             except OSError:
                 pass  # Gone in the meantime.
 
-    def lost_node(self) -> Optional[Dict[str, Any]]:
-        """The node's description if its raylet is gone, else None."""
-        self.poll()
-        node = self._node
-        if node is None or node.raylet_pid is None or node.raylet_alive():
-            return None
-        return node.describe()
-
     def driver_vanished(self) -> None:
-        """The driver ended without a word: say so if Ray's node was lost."""
-        node = self.lost_node()
-        if node is None:
-            return
-        if not (node['ray_message'] or self._raylet_died_first):
+        """The driver ended without a word: say so if Ray's node was lost
+        (Ray logged that it ended the driver for it, or the raylet died
+        first)."""
+        node = self._dead_node()
+        if node is None or not (node['ray_message'] or
+                                self._raylet_died_first):
             return  # Killed with its node (a process group), not by it.
         # Imported only now: the package costs a second of CPU to import.
         sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
