@@ -102,12 +102,31 @@ def _start_run(command, env, tmp_path, latest):
     raise AssertionError('unreachable')
 
 
+def _of_instance(ray_temp_dir):
+    """The processes of the Ray instance whose files are in ray_temp_dir
+    (each names its session directory on its command line)."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if any(ray_temp_dir in arg for arg in process.cmdline()):
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
 @pytest.fixture(name='ray_temp_dir')
 def fixture_ray_temp_dir():
     """A short directory for Ray's files (its socket paths must stay
-    short: see tests/conftest.py), removed afterwards."""
+    short: see tests/conftest.py), removed afterwards with any process of
+    its instance that a failed test left running."""
     path = tempfile.mkdtemp(prefix='rl', dir='/tmp')
     yield path
+    for process in _alive(_of_instance(path)):
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
     shutil.rmtree(path, ignore_errors=True)
 
 
@@ -131,7 +150,7 @@ def test_a_killed_raylet_is_reported_and_the_checkpoint_resumes(
     finally:
         if process.poll() is None:
             _kill_run(process)
-        leftovers = _end(descendants)
+        leftovers = _end(descendants + _of_instance(ray_temp_dir))
     assert not leftovers, f'Ray processes left running: {leftovers}'
 
     epoch = int(latest.read_text().strip()[len('epoch_'):])
