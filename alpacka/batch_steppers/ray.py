@@ -159,6 +159,12 @@ class _Worker:
         del self
         return os.getpid()
 
+    def node_id(self) -> str:
+        """The id (hex) of the Ray node this worker runs on."""
+        del self
+        import ray  # pylint: disable=import-outside-toplevel
+        return ray.get_runtime_context().get_node_id()
+
     def run_episode_batch(
             self, params: Any,
             batched_solve_kwargs: Optional[Dict[str, Sequence[Any]]],
@@ -327,6 +333,15 @@ class RayBatchStepper(core.BatchStepper):
             One pid per worker, in worker order.
         """
         return self._ray.get([worker.pid.remote() for worker in self._workers])
+
+    def worker_nodes(self) -> List[str]:
+        """Ids of the Ray nodes the workers run on (for tests and diagnostics).
+
+        Returns:
+            One node id (hex) per worker, in worker order.
+        """
+        return self._ray.get([worker.node_id.remote()
+                              for worker in self._workers])
 
     def _split_batched_kwargs(
             self, batched_solve_kwargs: Optional[Dict[str, Sequence[Any]]]
