@@ -1,0 +1,195 @@
+"""Helpers of the cluster tests: a Ray cluster of two nodes on this machine,
+started by the steps of scripts/slurm/ray_cluster.sh, and an agent that
+says where it ran.
+
+The agent module is imported by Ray workers on either node through the
+driver's sys.path, which Alpacka ships to them (the tests put this
+directory on the driver's PYTHONPATH).
+"""
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, Iterator, List
+
+import gin
+
+from alpacka import agents
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+SLURM_DIR = os.path.join(REPO_ROOT, 'scripts', 'slurm')
+HELPERS_DIR = os.path.dirname(os.path.abspath(__file__))
+# The ray command of the interpreter running the tests.
+RAY = os.path.join(os.path.dirname(sys.executable), 'ray')
+# alpacka_ray_up waits at most this long for the nodes; Ray needs about 20 s
+# a node on a busy 2-core machine.
+_NODE_WAIT_S = 150
+
+
+@gin.configurable
+class NodeRecordingAgent(agents.RandomAgent):
+    """A RandomAgent that, on each episode's reset, leaves an empty file
+    named ``<node id>`` in record_dir: the Ray node its process runs on.
+
+    Args:
+        record_dir: Where the files go (shared by all nodes: one machine).
+        parameter_schedules: See Agent.
+    """
+
+    def __init__(self, record_dir: str = '', parameter_schedules=None):
+        super().__init__(parameter_schedules)
+        self._record_dir = record_dir
+
+    def reset(self, env, observation):
+        import ray  # pylint: disable=import-outside-toplevel
+        if ray.is_initialized():
+            node_id = ray.get_runtime_context().get_node_id()
+            with open(os.path.join(self._record_dir, node_id), 'a',
+                      encoding='ascii'):
+                pass
+        super().reset(env, observation)
+
+
+def recorded_nodes(record_dir: str) -> List[str]:
+    """Node ids NodeRecordingAgents recorded in record_dir."""
+    return sorted(os.listdir(record_dir))
+
+
+def processes_using(path: str) -> List[int]:
+    """Pids of the processes whose command line mentions path."""
+    pids = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f'/proc/{entry}/cmdline', 'rb') as cmdline:
+                if path.encode() in cmdline.read():
+                    pids.append(int(entry))
+        except OSError:
+            continue  # Gone meanwhile.
+    return pids
+
+
+def wait_for_no_processes_using(path: str, timeout_s: float = 15
+                                ) -> List[int]:
+    """Waits until no process mentions path; returns those left after
+    timeout_s (Ray's processes take a few seconds to go)."""
+    deadline = time.monotonic() + timeout_s
+    while (pids := processes_using(path)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return pids
+
+
+def kill_processes_using(path: str) -> List[int]:
+    """SIGKILLs what processes_using(path) finds; returns their pids."""
+    pids = processes_using(path)
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    return pids
+
+
+def free_port() -> int:
+    """A TCP port free on this machine now."""
+    import socket  # pylint: disable=import-outside-toplevel
+    with socket.socket() as sock:
+        sock.bind(('', 0))
+        return sock.getsockname()[1]
+
+
+def cluster_env(temp_dir: str) -> Dict[str, str]:
+    """Environment of the cluster's nodes and of its drivers.
+
+    A token of its own (token authentication is Ray's default, and the
+    cluster must not read or write ~/.ray), and settings that keep several
+    nodes on one host apart.
+    """
+    return dict(
+        os.environ,
+        ALPACKA_RAY=RAY,
+        ALPACKA_RAY_TEMP_DIR=temp_dir,
+        ALPACKA_RAY_PORT=str(free_port()),
+        ALPACKA_RAY_CPUS='1',
+        ALPACKA_RAY_LOCAL='1',
+        ALPACKA_RAY_SHARED_HOST='1',
+        ALPACKA_RAY_WAIT_S=str(_NODE_WAIT_S),
+        # One Python process less per node to start on a busy machine (it
+        # forwards workers' prints to the driver, which no test reads).
+        ALPACKA_RAY_START_ARGS='--include-log-monitor=false',
+        RAY_AUTH_MODE='token',
+        RAY_AUTH_TOKEN=secrets.token_hex(32),
+        TF_CPP_MIN_LOG_LEVEL='3',
+        PATH=os.path.dirname(sys.executable) + os.pathsep +
+        os.environ.get('PATH', ''))
+
+
+@contextlib.contextmanager
+def two_node_cluster() -> Iterator[Dict[str, str]]:
+    """A head and a worker node on this machine, 1 CPU each.
+
+    Runs ``alpacka_ray_up head worker`` of scripts/slurm/ray_cluster.sh in a
+    bash process (local mode: no srun) that holds the cluster until it gets
+    SIGTERM, then runs ``alpacka_ray_down``.
+
+    Yields:
+        The environment for a driver: RAY_ADDRESS and the token set.
+
+    Raises:
+        RuntimeError: If the cluster does not come up, with the nodes' output;
+            or if a Ray process of the cluster outlives it.
+    """
+    # Short: Ray's socket paths under it must stay below 107 characters.
+    temp_dir = tempfile.mkdtemp(prefix='rc', dir='/tmp')
+    env = cluster_env(temp_dir)
+    address_file = os.path.join(temp_dir, 'address')
+    log_path = os.path.join(temp_dir, 'cluster.log')
+    script = (f'source {SLURM_DIR}/ray_cluster.sh\n'
+              'trap "alpacka_ray_down; exit 0" TERM\n'
+              'alpacka_ray_up head worker || { alpacka_ray_down; exit 1; }\n'
+              f'echo "$RAY_ADDRESS" > {address_file}.part\n'
+              f'mv {address_file}.part {address_file}\n'
+              # Wake up for the trap at once: bash runs traps between
+              # commands, and `wait` is interrupted by signals.
+              'sleep infinity & wait\n')
+    with open(log_path, 'w', encoding='utf-8') as log:
+        holder = subprocess.Popen(  # pylint: disable=consider-using-with
+            ['bash', '-c', script], env=env, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        while not os.path.exists(address_file):
+            if holder.poll() is not None:
+                raise RuntimeError(
+                    'The two-node Ray cluster did not start:\n' +
+                    _tail(log_path))
+            time.sleep(0.5)
+        with open(address_file, encoding='ascii') as address:
+            env['RAY_ADDRESS'] = address.read().strip()
+        yield env
+    finally:
+        if holder.poll() is None:
+            holder.send_signal(signal.SIGTERM)
+            try:
+                holder.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                pass
+        # The holder's session: `sleep`, and whatever a node left.
+        with contextlib.suppress(OSError):
+            os.killpg(holder.pid, signal.SIGKILL)
+        holder.wait()
+        leftovers = wait_for_no_processes_using(temp_dir)
+        kill_processes_using(temp_dir)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    if leftovers:
+        raise RuntimeError(f'Ray processes outlived the cluster: {leftovers}')
+
+
+def _tail(path: str, n_lines: int = 40) -> str:
+    with open(path, encoding='utf-8', errors='replace') as text:
+        return ''.join(text.readlines()[-n_lines:])
