@@ -32,6 +32,7 @@
 #                        giving up (default 3)
 #   ALPACKA_RAY_START_ARGS more options of every node's `ray start`, e.g.
 #                        --object-store-memory=4000000000
+#   ALPACKA_RAY_HEAD_ARGS more options of the head's `ray start`
 #   ALPACKA_RAY_LOCAL    1: start every node on this machine (no srun)
 #   ALPACKA_RAY_SHARED_HOST 1: this cluster's nodes share a host with each
 #                        other or with other Ray instances, so each node gets
@@ -79,13 +80,19 @@ alpacka_ray_start_node() {
                 --temp-dir="$ALPACKA_RAY_TEMP_DIR")
     [[ -n "${ALPACKA_RAY_CPUS:-}" ]] && args+=(--num-cpus="$ALPACKA_RAY_CPUS")
     [[ -n "${ALPACKA_RAY_GPUS:-}" ]] && args+=(--num-gpus="$ALPACKA_RAY_GPUS")
-    # Word-split on purpose: a list of options.
+    # Word-split on purpose: lists of options.
     # shellcheck disable=SC2206
     args+=(${ALPACKA_RAY_START_ARGS:-})
+    # shellcheck disable=SC2206
+    [[ "$1" == --head ]] && args+=(${ALPACKA_RAY_HEAD_ARGS:-})
     if [[ "${ALPACKA_RAY_SHARED_HOST:-0}" == 1 ]]; then
         # Ray's fixed default ports would clash between nodes on one host.
         args+=(--min-worker-port=0 --max-worker-port=0)
-        [[ "$1" != --head ]] && args+=(--node-ip-address="$ALPACKA_RAY_HEAD_IP")
+        if [[ "$1" == --head ]]; then
+            args+=(--ray-client-server-port="$(alpacka_ray_free_port)")
+        else
+            args+=(--node-ip-address="$ALPACKA_RAY_HEAD_IP")
+        fi
         local option
         for option in dashboard-agent-listen-port dashboard-agent-grpc-port \
                       metrics-export-port runtime-env-agent-port \

@@ -1,10 +1,10 @@
 """Helpers of the cluster tests: a Ray cluster of two nodes on this machine,
-started by the steps of scripts/slurm/ray_cluster.sh, and an agent that
-says where it ran.
+started by the steps of scripts/slurm/ray_cluster.sh, and an env that says
+where it ran.
 
-The agent module is imported by Ray workers on either node through the
-driver's sys.path, which Alpacka ships to them (the tests put this
-directory on the driver's PYTHONPATH).
+Ray workers on either node import this module through the driver's
+sys.path, which Alpacka ships to them (the tests put this directory on the
+driver's PYTHONPATH).
 """
 
 import contextlib
@@ -16,11 +16,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Dict, Iterator, List
+from typing import Callable, Dict, Iterator, List
 
 import gin
+import gymnasium
 
-from alpacka import agents
+from alpacka import envs
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -34,31 +35,34 @@ _NODE_WAIT_S = 150
 
 
 @gin.configurable
-class NodeRecordingAgent(agents.RandomAgent):
-    """A RandomAgent that, on each episode's reset, leaves an empty file
-    named ``<node id>`` in record_dir: the Ray node its process runs on.
+class NodeRecordingEnv(gymnasium.Wrapper):
+    """Wraps env_class(); on each reset in a Ray actor (a stepper worker or
+    a collector, not the driver), leaves an empty file named ``<node id>``
+    in record_dir: the Ray node the actor runs on.
 
     Args:
-        record_dir: Where the files go (shared by all nodes: one machine).
-        parameter_schedules: See Agent.
+        env_class: Makes the env to wrap.
+        record_dir: Where the files go (one machine: all nodes see it).
     """
 
-    def __init__(self, record_dir: str = '', parameter_schedules=None):
-        super().__init__(parameter_schedules)
+    def __init__(self, env_class: Callable = envs.CartPole,
+                 record_dir: str = ''):
+        super().__init__(env_class())
         self._record_dir = record_dir
 
-    def reset(self, env, observation):
+    def reset(self, **kwargs):
         import ray  # pylint: disable=import-outside-toplevel
         if ray.is_initialized():
-            node_id = ray.get_runtime_context().get_node_id()
-            with open(os.path.join(self._record_dir, node_id), 'a',
-                      encoding='ascii'):
-                pass
-        super().reset(env, observation)
+            context = ray.get_runtime_context()
+            if context.get_actor_id() is not None:
+                path = os.path.join(self._record_dir, context.get_node_id())
+                with open(path, 'a', encoding='ascii'):
+                    pass
+        return super().reset(**kwargs)
 
 
 def recorded_nodes(record_dir: str) -> List[str]:
-    """Node ids NodeRecordingAgents recorded in record_dir."""
+    """Node ids NodeRecordingEnvs recorded in record_dir."""
     return sorted(os.listdir(record_dir))
 
 
@@ -120,9 +124,12 @@ def cluster_env(temp_dir: str) -> Dict[str, str]:
         ALPACKA_RAY_LOCAL='1',
         ALPACKA_RAY_SHARED_HOST='1',
         ALPACKA_RAY_WAIT_S=str(_NODE_WAIT_S),
-        # One Python process less per node to start on a busy machine (it
-        # forwards workers' prints to the driver, which no test reads).
+        # Python processes Ray starts with a node but no test needs: the log
+        # monitor (it forwards workers' prints to the driver) and the
+        # autoscaler's monitor. On a busy machine each of them delays Ray's
+        # agents, and the raylet aborts if those take over 15 s to start.
         ALPACKA_RAY_START_ARGS='--include-log-monitor=false',
+        ALPACKA_RAY_HEAD_ARGS='--no-monitor',
         RAY_AUTH_MODE='token',
         RAY_AUTH_TOKEN=secrets.token_hex(32),
         TF_CPP_MIN_LOG_LEVEL='3',

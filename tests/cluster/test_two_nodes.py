@@ -1,4 +1,5 @@
-"""Alpacka's CLI on an existing Ray cluster of two nodes (RAY_ADDRESS set).
+"""Alpacka's CLI on an existing Ray cluster of two nodes (RAY_ADDRESS set):
+RayBatchStepper's workers, and asynchronous training's collectors, on both.
 
 The cluster is a head and a worker node on this machine, 1 CPU each, made by
 the steps of scripts/slurm/ray_cluster.sh that alpacka_ray.sbatch runs on a
@@ -20,14 +21,39 @@ from alpacka import metric_logging
 
 _SYNC_CONFIG = """
 import cluster_helpers
-Runner.env_class = @alpacka.envs.CartPole
-Runner.agent_class = @cluster_helpers.NodeRecordingAgent
+Runner.env_class = @cluster_helpers.NodeRecordingEnv
+Runner.agent_class = @alpacka.agents.RandomAgent
 Runner.batch_stepper_class = @alpacka.batch_steppers.RayBatchStepper
 Runner.n_envs = 2
 Runner.episode_time_limit = 10
 Runner.n_epochs = 2
 RayBatchStepper.n_workers = 2
-NodeRecordingAgent.record_dir = '{record_dir}'
+NodeRecordingEnv.record_dir = '{record_dir}'
+"""
+
+# sac_pendulum_async.gin, shrunk (as tests/runner's async tests shrink it):
+# two collectors of 2 envs, chunks of 2 x 10 steps, 100-step epochs.
+_ASYNC_CONFIG = """
+import cluster_helpers
+include '{repo}/alpacka/configs/sac_pendulum_async.gin'
+Runner.env_class = @cluster_helpers.NodeRecordingEnv
+Runner.n_envs = 2
+Runner.episode_time_limit = 30
+Runner.env_steps_per_epoch = 100
+Runner.n_epochs = 2
+Runner.callback_classes = []
+AsyncTraining.n_collectors = 2
+AsyncTraining.collector_cpus = 1
+AsyncTraining.steps_per_chunk = 10
+AsyncTraining.broadcast_every = 5
+AsyncTraining.learner_cpus = None
+SoftActorCriticAgent.n_random_steps = 20
+SoftActorCriticNetwork.hidden_sizes = (16,)
+SoftActorCriticTrainer.batch_size = 16
+SoftActorCriticTrainer.min_replay_size = 40
+SoftActorCriticTrainer.updates_per_step = 1.0
+NodeRecordingEnv.env_class = @alpacka.envs.Pendulum
+NodeRecordingEnv.record_dir = '{record_dir}'
 """
 
 
@@ -56,15 +82,37 @@ def _series(output_dir, name):
         name, {})
 
 
-def test_ray_stepper_workers_run_on_both_nodes(cluster_env, tmp_path):
+def _run_recording_nodes(cluster_env, tmp_path, config_template):
+    """Runs the CLI on the cluster with config_template; returns the output
+    dir and the nodes the envs ran on."""
     record_dir = tmp_path / 'nodes'
     record_dir.mkdir()
-    config = tmp_path / 'sync.gin'
-    config.write_text(_SYNC_CONFIG.format(record_dir=record_dir))
+    config = tmp_path / 'run.gin'
+    config.write_text(config_template.format(
+        record_dir=record_dir, repo=cluster_helpers.REPO_ROOT))
     output_dir = tmp_path / 'out'
     result = _run_cli(cluster_env, config, output_dir)
     assert result.returncode == 0, result.stderr[-3000:]
+    return output_dir, cluster_helpers.recorded_nodes(record_dir)
+
+
+def test_ray_stepper_workers_run_on_both_nodes(cluster_env, tmp_path):
+    output_dir, nodes = _run_recording_nodes(cluster_env, tmp_path,
+                                             _SYNC_CONFIG)
     # SPREAD put the two workers on different nodes, and each played its
     # episodes there.
-    assert len(cluster_helpers.recorded_nodes(record_dir)) == 2
+    assert len(nodes) == 2
     assert _series(output_dir, 'episode/count') == {0: 2, 1: 2}
+
+
+def test_async_collectors_run_on_both_nodes(cluster_env, tmp_path):
+    output_dir, nodes = _run_recording_nodes(cluster_env, tmp_path,
+                                             _ASYNC_CONFIG)
+    assert len(nodes) == 2  # One collector on each node.
+    assert _series(output_dir, 'counters/env_steps') == {0: 100, 1: 200}
+    assert _series(output_dir, 'async/replay_size') == {0: 100, 1: 200}
+    assert _series(output_dir, 'async/collector_restarts') == {0: 0, 1: 0}
+    for name in ('async/env_steps_per_s', 'async/updates_per_s',
+                 'async/learner_busy_fraction', 'async/policy_lag_mean',
+                 'train/n_updates'):
+        assert set(_series(output_dir, name)) == {0, 1}, name
