@@ -34,6 +34,21 @@ RAY = os.path.join(os.path.dirname(sys.executable), 'ray')
 _NODE_WAIT_S = 150
 
 
+# A small RayBatchStepper run: two workers of one CartPole each, two
+# epochs; its envs record their nodes in record_dir.
+RAY_STEPPER_CONFIG = """
+import cluster_helpers
+Runner.env_class = @cluster_helpers.NodeRecordingEnv
+Runner.agent_class = @alpacka.agents.RandomAgent
+Runner.batch_stepper_class = @alpacka.batch_steppers.RayBatchStepper
+Runner.n_envs = 2
+Runner.episode_time_limit = 10
+Runner.n_epochs = 2
+RayBatchStepper.n_workers = 2
+NodeRecordingEnv.record_dir = '{record_dir}'
+"""
+
+
 @gin.configurable
 class NodeRecordingEnv(gymnasium.Wrapper):
     """Wraps env_class(); on each reset in a Ray actor (a stepper worker or

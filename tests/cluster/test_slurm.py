@@ -22,30 +22,24 @@ import slurm_helpers
 
 from alpacka import metric_logging
 
-_CONFIG = """
-Runner.env_class = @alpacka.envs.CartPole
-Runner.agent_class = @alpacka.agents.RandomAgent
-Runner.batch_stepper_class = @alpacka.batch_steppers.RayBatchStepper
-Runner.n_envs = 2
-Runner.episode_time_limit = 10
-Runner.n_epochs = 2
-RayBatchStepper.n_workers = 2
-"""
-
 _UNAVAILABLE = slurm_helpers.unavailable_reason()
 
 
 @pytest.mark.skipif(_UNAVAILABLE is not None, reason=str(_UNAVAILABLE))
 def test_sbatch_runs_the_experiment_on_the_allocation(tmp_path):
+    record_dir = tmp_path / 'nodes'
+    record_dir.mkdir()
     config = tmp_path / 'run.gin'
-    config.write_text(_CONFIG)
+    config.write_text(cluster_helpers.RAY_STEPPER_CONFIG.format(
+        record_dir=record_dir))
     output_dir = tmp_path / 'out'
     job_output = tmp_path / 'job.out'
     # Short: Ray's socket paths under it must stay below 107 characters.
     ray_dir = tempfile.mkdtemp(prefix='rs', dir='/tmp')
     env = dict(cluster_helpers.cluster_env(ray_dir),
                ALPACKA_PYTHON=sys.executable, ALPACKA_RAY_LOCAL='0',
-               PYTHONPATH=cluster_helpers.REPO_ROOT)
+               PYTHONPATH=os.pathsep.join([cluster_helpers.HELPERS_DIR,
+                                           cluster_helpers.REPO_ROOT]))
     # The job's cluster makes its own token, passed on by srun, and takes
     # the CPUs of its allocation.
     del env['RAY_AUTH_TOKEN'], env['ALPACKA_RAY_CPUS']
@@ -66,6 +60,8 @@ def test_sbatch_runs_the_experiment_on_the_allocation(tmp_path):
         assert '1 of 1 Ray nodes up at 127.0.0.1:' in log
         series = metric_logging.read_series(str(output_dir), strict=True)
         assert series['episode/count'] == {0: 2, 1: 2}
+        # The envs ran in Ray workers of the job's one node.
+        assert len(cluster_helpers.recorded_nodes(record_dir)) == 1
         # Ray's processes ended with the job.
         assert not cluster_helpers.wait_for_no_processes_using(ray_dir)
     finally:

@@ -19,18 +19,6 @@ import cluster_helpers
 
 from alpacka import metric_logging
 
-_SYNC_CONFIG = """
-import cluster_helpers
-Runner.env_class = @cluster_helpers.NodeRecordingEnv
-Runner.agent_class = @alpacka.agents.RandomAgent
-Runner.batch_stepper_class = @alpacka.batch_steppers.RayBatchStepper
-Runner.n_envs = 2
-Runner.episode_time_limit = 10
-Runner.n_epochs = 2
-RayBatchStepper.n_workers = 2
-NodeRecordingEnv.record_dir = '{record_dir}'
-"""
-
 # sac_pendulum_async.gin, shrunk (as tests/runner's async tests shrink it):
 # two collectors of 2 envs, chunks of 2 x 10 steps, 100-step epochs.
 _ASYNC_CONFIG = """
@@ -97,8 +85,8 @@ def _run_recording_nodes(cluster_env, tmp_path, config_template):
 
 
 def test_ray_stepper_workers_run_on_both_nodes(cluster_env, tmp_path):
-    output_dir, nodes = _run_recording_nodes(cluster_env, tmp_path,
-                                             _SYNC_CONFIG)
+    output_dir, nodes = _run_recording_nodes(
+        cluster_env, tmp_path, cluster_helpers.RAY_STEPPER_CONFIG)
     # SPREAD put the two workers on different nodes, and each played its
     # episodes there.
     assert len(nodes) == 2
