@@ -327,6 +327,10 @@ class RayBatchStepper(core.BatchStepper):
         seed: Base seed (None: unseeded).
         n_workers: Number of Ray actors (None: the number of CPUs Ray
             reports); never more than n_envs.
+        worker_cpus: CPUs Ray reserves for each worker while it lives (None:
+            none, Ray's default for actors). Workers are spread over the
+            nodes best effort ('SPREAD'); reserving CPUs makes Ray place
+            them where the CPUs are, and never more than a node has.
     """
 
     def __init__(self, env_class: Callable, agent_class: Callable,
@@ -335,9 +339,14 @@ class RayBatchStepper(core.BatchStepper):
                  output_dir: Optional[str] = None,
                  seed: Optional[int] = None,
                  n_workers: Annotated[
-                     Optional[int], validation.AtLeast(1)] = None):
+                     Optional[int], validation.AtLeast(1)] = None,
+                 worker_cpus: Annotated[
+                     Optional[float], validation.GreaterThan(0)] = None):
         super().__init__(env_class, agent_class, network_fn, n_envs,
                          output_dir, seed)
+        self._worker_options = {'scheduling_strategy': 'SPREAD'}
+        if worker_cpus is not None:
+            self._worker_options['num_cpus'] = worker_cpus
         import ray  # pylint: disable=import-outside-toplevel
         self._ray = ray
         self._workers = []
@@ -348,6 +357,13 @@ class RayBatchStepper(core.BatchStepper):
             if n_workers is None:
                 n_workers = max(1, int(ray.cluster_resources().get('CPU', 1)))
             self._env_ranges = _split_evenly(n_envs, min(n_workers, n_envs))
+            available = ray.cluster_resources().get('CPU', 0)
+            if worker_cpus and self.n_workers * worker_cpus > available:
+                raise errors.ConfigError(
+                    f'{self.n_workers} RayBatchStepper workers of '
+                    f'RayBatchStepper.worker_cpus = {worker_cpus} CPUs need '
+                    f'{self.n_workers * worker_cpus:g} CPUs, but the Ray '
+                    f'cluster has {available:g}.')
             self._worker_args = worker_arguments(env_class, agent_class,
                                                  network_fn, output_dir)
             self._workers = [self._start_worker(index)
@@ -371,7 +387,7 @@ class RayBatchStepper(core.BatchStepper):
 
     def _start_worker(self, index: int) -> Any:
         start, stop = self._env_ranges[index]
-        return remote_worker().options(scheduling_strategy='SPREAD').remote(
+        return remote_worker().options(**self._worker_options).remote(
             n_envs=stop - start, seed=self._seed, first_env_index=start,
             n_envs_in_batch=self._n_envs,
             **self._worker_args)

@@ -35,7 +35,9 @@ _NODE_WAIT_S = 150
 
 
 # A small RayBatchStepper run: two workers of one CartPole each, two
-# epochs; its envs record their nodes in record_dir.
+# epochs; its envs record their nodes in record_dir. Each worker reserves a
+# CPU: Ray's 'SPREAD' is best effort, and on a cluster just started it puts
+# both workers on one node now and then.
 RAY_STEPPER_CONFIG = """
 import cluster_helpers
 Runner.env_class = @cluster_helpers.NodeRecordingEnv
@@ -45,6 +47,7 @@ Runner.n_envs = 2
 Runner.episode_time_limit = 10
 Runner.n_epochs = 2
 RayBatchStepper.n_workers = 2
+RayBatchStepper.worker_cpus = 1
 NodeRecordingEnv.record_dir = '{record_dir}'
 """
 
@@ -123,15 +126,40 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# jsonschema, which every Ray process imports, imports rfc3987_syntax if it
+# is installed (it is in the project's venv, as an optional extra), and that
+# import alone costs over 2 s of CPU: it builds a grammar. A module of that
+# name that raises ImportError makes jsonschema skip it (it only checks the
+# 'iri' formats, which Ray does not use).
+_NO_RFC3987_SYNTAX = (
+    'raise ImportError("rfc3987_syntax is kept out of the test cluster\'s '
+    'Ray processes: its import takes seconds")\n')
+
+
+def _python_path_without_rfc3987_syntax(temp_dir: str) -> str:
+    """PYTHONPATH with a directory first that hides rfc3987_syntax."""
+    stub_dir = os.path.join(temp_dir, 'stubs')
+    os.makedirs(stub_dir, exist_ok=True)
+    with open(os.path.join(stub_dir, 'rfc3987_syntax.py'), 'w',
+              encoding='ascii') as stub:
+        stub.write(_NO_RFC3987_SYNTAX)
+    return os.pathsep.join(
+        [stub_dir] + [path for path in
+                      os.environ.get('PYTHONPATH', '').split(os.pathsep)
+                      if path])
+
+
 def cluster_env(temp_dir: str) -> Dict[str, str]:
     """Environment of the cluster's nodes and of its drivers.
 
     A token of its own (token authentication is Ray's default, and the
-    cluster must not read or write ~/.ray), and settings that keep several
-    nodes on one host apart.
+    cluster must not read or write ~/.ray), settings that keep several
+    nodes on one host apart, and what keeps Ray's processes quick to start
+    on a busy machine (the raylet aborts if its agents take over 15 s).
     """
     return dict(
         os.environ,
+        PYTHONPATH=_python_path_without_rfc3987_syntax(temp_dir),
         ALPACKA_RAY=RAY,
         ALPACKA_RAY_TEMP_DIR=temp_dir,
         ALPACKA_RAY_PORT=str(free_port()),
@@ -141,8 +169,7 @@ def cluster_env(temp_dir: str) -> Dict[str, str]:
         ALPACKA_RAY_WAIT_S=str(_NODE_WAIT_S),
         # Python processes Ray starts with a node but no test needs: the log
         # monitor (it forwards workers' prints to the driver) and the
-        # autoscaler's monitor. On a busy machine each of them delays Ray's
-        # agents, and the raylet aborts if those take over 15 s to start.
+        # autoscaler's monitor; each would delay the agents.
         ALPACKA_RAY_START_ARGS='--include-log-monitor=false',
         ALPACKA_RAY_HEAD_ARGS='--no-monitor',
         RAY_AUTH_MODE='token',

@@ -36,10 +36,11 @@ def test_sbatch_runs_the_experiment_on_the_allocation(tmp_path):
     job_output = tmp_path / 'job.out'
     # Short: Ray's socket paths under it must stay below 107 characters.
     ray_dir = tempfile.mkdtemp(prefix='rs', dir='/tmp')
-    env = dict(cluster_helpers.cluster_env(ray_dir),
-               ALPACKA_PYTHON=sys.executable, ALPACKA_RAY_LOCAL='0',
-               PYTHONPATH=os.pathsep.join([cluster_helpers.HELPERS_DIR,
-                                           cluster_helpers.REPO_ROOT]))
+    env = cluster_helpers.cluster_env(ray_dir)
+    env.update(ALPACKA_PYTHON=sys.executable, ALPACKA_RAY_LOCAL='0',
+               PYTHONPATH=os.pathsep.join([
+                   env['PYTHONPATH'], cluster_helpers.HELPERS_DIR,
+                   cluster_helpers.REPO_ROOT]))
     # The job's cluster makes its own token, passed on by srun, and takes
     # the CPUs of its allocation.
     del env['RAY_AUTH_TOKEN'], env['ALPACKA_RAY_CPUS']

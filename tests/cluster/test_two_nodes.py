@@ -19,11 +19,11 @@ import cluster_helpers
 
 from alpacka import metric_logging
 
-# sac_pendulum_async.gin, shrunk (as tests/runner's async tests shrink it):
-# two collectors of 2 envs, chunks of 2 x 10 steps, 100-step epochs.
+# Bound after sac_pendulum_async.gin, shrinking it (as tests/runner's async
+# tests do): two collectors of 2 envs, chunks of 2 x 10 steps, 100-step
+# epochs; each collector reserves 1 CPU, i.e. a whole node here.
 _ASYNC_CONFIG = """
 import cluster_helpers
-include '{repo}/alpacka/configs/sac_pendulum_async.gin'
 Runner.env_class = @cluster_helpers.NodeRecordingEnv
 Runner.n_envs = 2
 Runner.episode_time_limit = 30
@@ -52,14 +52,14 @@ def fixture_cluster_env():
         yield env
 
 
-def _run_cli(env, config_path, output_dir, *bindings):
+def _run_cli(env, config_paths, output_dir):
     env = dict(env, PYTHONPATH=os.pathsep.join(
-        [cluster_helpers.HELPERS_DIR, cluster_helpers.REPO_ROOT,
-         env.get('PYTHONPATH', '')]))
+        [env['PYTHONPATH'], cluster_helpers.HELPERS_DIR,
+         cluster_helpers.REPO_ROOT]))
     return subprocess.run(
         [sys.executable, '-m', 'alpacka.runner',
-         f'--config_file={config_path}', f'--output_dir={output_dir}',
-         *[f'--config={binding}' for binding in bindings]],
+         *[f'--config_file={path}' for path in config_paths],
+         f'--output_dir={output_dir}'],
         cwd=cluster_helpers.REPO_ROOT, env=env, capture_output=True,
         text=True, timeout=240, check=False)
 
@@ -70,16 +70,18 @@ def _series(output_dir, name):
         name, {})
 
 
-def _run_recording_nodes(cluster_env, tmp_path, config_template):
-    """Runs the CLI on the cluster with config_template; returns the output
-    dir and the nodes the envs ran on."""
+def _run_recording_nodes(cluster_env, tmp_path, config_template,
+                         base_config=None):
+    """Runs the CLI on the cluster with base_config (if any), then
+    config_template; returns the output dir and the nodes the envs ran
+    on."""
     record_dir = tmp_path / 'nodes'
     record_dir.mkdir()
     config = tmp_path / 'run.gin'
-    config.write_text(config_template.format(
-        record_dir=record_dir, repo=cluster_helpers.REPO_ROOT))
+    config.write_text(config_template.format(record_dir=record_dir))
     output_dir = tmp_path / 'out'
-    result = _run_cli(cluster_env, config, output_dir)
+    result = _run_cli(cluster_env, [path for path in (base_config, config)
+                                    if path], output_dir)
     assert result.returncode == 0, result.stderr[-3000:]
     return output_dir, cluster_helpers.recorded_nodes(record_dir)
 
@@ -87,15 +89,17 @@ def _run_recording_nodes(cluster_env, tmp_path, config_template):
 def test_ray_stepper_workers_run_on_both_nodes(cluster_env, tmp_path):
     output_dir, nodes = _run_recording_nodes(
         cluster_env, tmp_path, cluster_helpers.RAY_STEPPER_CONFIG)
-    # SPREAD put the two workers on different nodes, and each played its
-    # episodes there.
+    # A worker on each node (each reserves a node's one CPU), each playing
+    # its episodes there.
     assert len(nodes) == 2
     assert _series(output_dir, 'episode/count') == {0: 2, 1: 2}
 
 
 def test_async_collectors_run_on_both_nodes(cluster_env, tmp_path):
-    output_dir, nodes = _run_recording_nodes(cluster_env, tmp_path,
-                                             _ASYNC_CONFIG)
+    output_dir, nodes = _run_recording_nodes(
+        cluster_env, tmp_path, _ASYNC_CONFIG, os.path.join(
+            cluster_helpers.REPO_ROOT, 'alpacka', 'configs',
+            'sac_pendulum_async.gin'))
     assert len(nodes) == 2  # One collector on each node.
     assert _series(output_dir, 'counters/env_steps') == {0: 100, 1: 200}
     assert _series(output_dir, 'async/replay_size') == {0: 100, 1: 200}
