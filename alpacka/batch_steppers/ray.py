@@ -228,6 +228,12 @@ class _Worker:
         del self
         return os.getpid()
 
+    def node_id(self) -> str:
+        """The id (hex) of the Ray node this worker runs on."""
+        del self
+        import ray  # pylint: disable=import-outside-toplevel
+        return ray.get_runtime_context().get_node_id()
+
     def run_episode_batch(
             self, params: Any,
             batched_solve_kwargs: Optional[Dict[str, Sequence[Any]]],
@@ -351,6 +357,10 @@ class RayBatchStepper(core.BatchStepper):
         seed: Base seed (None: unseeded).
         n_workers: Number of Ray actors (None: the number of CPUs Ray
             reports); never more than n_envs.
+        worker_cpus: CPUs Ray reserves for each worker while it lives (None:
+            none, Ray's default for actors). Workers are spread over the
+            nodes best effort ('SPREAD'); reserving CPUs makes Ray place
+            them where the CPUs are, and never more than a node has.
     """
 
     def __init__(self, env_class: Callable, agent_class: Callable,
@@ -359,9 +369,14 @@ class RayBatchStepper(core.BatchStepper):
                  output_dir: Optional[str] = None,
                  seed: Optional[int] = None,
                  n_workers: Annotated[
-                     Optional[int], validation.AtLeast(1)] = None):
+                     Optional[int], validation.AtLeast(1)] = None,
+                 worker_cpus: Annotated[
+                     Optional[float], validation.GreaterThan(0)] = None):
         super().__init__(env_class, agent_class, network_fn, n_envs,
                          output_dir, seed)
+        self._worker_options = {'scheduling_strategy': 'SPREAD'}
+        if worker_cpus is not None:
+            self._worker_options['num_cpus'] = worker_cpus
         import ray  # pylint: disable=import-outside-toplevel
         self._ray = ray
         self._workers = []
@@ -372,6 +387,13 @@ class RayBatchStepper(core.BatchStepper):
             if n_workers is None:
                 n_workers = max(1, int(ray.cluster_resources().get('CPU', 1)))
             self._env_ranges = _split_evenly(n_envs, min(n_workers, n_envs))
+            available = ray.cluster_resources().get('CPU', 0)
+            if worker_cpus and self.n_workers * worker_cpus > available:
+                raise errors.ConfigError(
+                    f'{self.n_workers} RayBatchStepper workers of '
+                    f'RayBatchStepper.worker_cpus = {worker_cpus} CPUs need '
+                    f'{self.n_workers * worker_cpus:g} CPUs, but the Ray '
+                    f'cluster has {available:g}.')
             self._worker_args = worker_arguments(env_class, agent_class,
                                                  network_fn, output_dir)
             self._workers = [self._start_worker(index)
@@ -389,7 +411,7 @@ class RayBatchStepper(core.BatchStepper):
 
     def _start_worker(self, index: int) -> Any:
         start, stop = self._env_ranges[index]
-        return remote_worker().options(scheduling_strategy='SPREAD').remote(
+        return remote_worker().options(**self._worker_options).remote(
             n_envs=stop - start, seed=self._seed, first_env_index=start,
             n_envs_in_batch=self._n_envs,
             **self._worker_args)
@@ -401,6 +423,15 @@ class RayBatchStepper(core.BatchStepper):
             One pid per worker, in worker order.
         """
         return self._ray.get([worker.pid.remote() for worker in self._workers])
+
+    def worker_nodes(self) -> List[str]:
+        """Ids of the Ray nodes the workers run on (for tests and diagnostics).
+
+        Returns:
+            One node id (hex) per worker, in worker order.
+        """
+        return self._ray.get([worker.node_id.remote()
+                              for worker in self._workers])
 
     def _split_batched_kwargs(
             self, batched_solve_kwargs: Optional[Dict[str, Sequence[Any]]]
