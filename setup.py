@@ -8,7 +8,8 @@ setuptools.setup(
     description='A Gin-configured framework for model-based reinforcement '
                 'learning.',
     packages=setuptools.find_packages(include=['alpacka', 'alpacka.*']),
-    package_data={'alpacka': ['configs/*.gin', 'configs/*.py']},
+    package_data={'alpacka': ['configs/*.gin', 'configs/*.py',
+                              'batch_steppers/_ray_stubs/*.py']},
     python_requires='>=3.10',
     install_requires=[
         'cloudpickle',

@@ -90,6 +90,7 @@ def init_ray(num_cpus: Optional[int] = None,
                 f'authentication, that this process has its token; or unset '
                 f'RAY_ADDRESS to start a local Ray.') from error
     else:
+        _hide_slow_optional_imports()
         for attempt in range(_LOCAL_START_ATTEMPTS):
             try:
                 # address='local' starts a new instance even when an
@@ -116,6 +117,18 @@ def init_ray(num_cpus: Optional[int] = None,
                         f'RAY_ADDRESS.') from error
                 _logger.warning('Ray failed to start (%s); retrying.', error)
     return True
+
+
+def _hide_slow_optional_imports() -> None:
+    """Puts _ray_stubs first on the PYTHONPATH the local Ray's processes
+    inherit (this process's own imports are unaffected); see
+    _ray_stubs/rfc3987_syntax.py."""
+    stubs = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         '_ray_stubs')
+    paths = [path for path in os.environ.get('PYTHONPATH', '').split(os.pathsep)
+             if path]
+    if stubs not in paths:
+        os.environ['PYTHONPATH'] = os.pathsep.join([stubs] + paths)
 
 
 class RayOwnership:

@@ -189,7 +189,7 @@ def test_ray_started_by_steppers_is_shut_down_after_the_last_closes(
     shutdowns = []
     monkeypatch.setattr(ray_stepper, 'init_ray', lambda: True)
     monkeypatch.setattr(ray, 'shutdown', lambda: shutdowns.append(1))
-    ownership = ray_stepper._RayOwnership  # pylint: disable=protected-access
+    ownership = ray_stepper.RayOwnership
     monkeypatch.setattr(ownership, 'n_open_steppers', 0)
     monkeypatch.setattr(ownership, 'started_by_stepper', False)
 

@@ -28,7 +28,7 @@ ASYNC_CONFIG = os.path.join(os.path.dirname(alpacka.__file__), 'configs',
 
 
 @gin.configurable
-class WholeEpisodeAgent(agents.Agent):
+class EpisodeOnlyAsyncAgent(agents.Agent):
     """An Agent that is no OnlineAgent: it plays whole episodes only."""
 
     def solve(self, env, epoch=None, init_state=None, time_limit=None):
@@ -186,10 +186,10 @@ def test_a_driver_killed_for_real_resumes_from_its_checkpoint(tmp_path):
      'DummyTrainer keeps no replay buffer'),
     (['Runner.trainer_class = @alpacka.trainers.SupervisedTrainer'],
      'SupervisedTrainer learns from whole episodes'),
-    (['Runner.agent_class = @WholeEpisodeAgent',
+    (['Runner.agent_class = @EpisodeOnlyAsyncAgent',
       'Runner.network_class = @alpacka.networks.DummyNetwork',
       'Runner.trainer_class = @alpacka.trainers.DummyTrainer'],
-     'WholeEpisodeAgent plays whole episodes'),
+     'EpisodeOnlyAsyncAgent plays whole episodes'),
     (['Runner.env_steps_per_epoch = 90'],
      'must be a multiple of one collector chunk'),
     (['AsyncTraining.rate_tolerance = 5.0'],
