@@ -67,6 +67,11 @@ class StepCollector:
         env, agent = self._envs[index], self._agents[index]
         record = self._records[index]
         if record is None:
+            # Duck-typed hook: envs that depend on the run's step count (a
+            # CurriculumWrapper) learn the global step of each episode start.
+            on_episode_start = getattr(env, 'on_episode_start', None)
+            if on_episode_start is not None:
+                on_episode_start(agent.env_steps)
             observation = yield from agent.start_episode(env, epoch)
             record = self._records[index] = episode_record.EpisodeRecord(observation)
         action, agent_info, outcome = yield from agent.step(

@@ -61,6 +61,9 @@ class Runner:
             between two training calls (a multiple of n_envs; None: n_envs,
             i.e. one step per env). Larger values cost fewer round trips to
             Ray workers.
+        curriculum: Env parameters on a schedule of env steps
+            (``@Curriculum()``; needs env_steps_per_epoch); logged as
+            ``curriculum/*``. None: the env's own parameters throughout.
     """
 
     def __init__(self, output_dir: str,
@@ -81,7 +84,8 @@ class Runner:
                  env_steps_per_epoch: Annotated[
                      Optional[int], validation.AtLeast(1)] = None,
                  env_steps_per_train: Annotated[
-                     Optional[int], validation.AtLeast(1)] = None):
+                     Optional[int], validation.AtLeast(1)] = None,
+                 curriculum: Optional[envs.Curriculum] = None):
         # Bindings of configurables built later (in workers, in epochs) too.
         validation.check_bindings()
         self._output_dir = output_dir
@@ -99,6 +103,9 @@ class Runner:
         seeding.set_global_seed(seed)
 
         self._env_fn = functools.partial(env_class, **(env_kwargs or {}))
+        # Curriculum: envs made by env_fn (here, in workers) follow its stages.
+        self._env_fn = envs.curriculum.wrap_env_fn(
+            curriculum, self._env_fn, env_steps_per_epoch is not None)
         self._agent_class = agent_class
         probe_env = self._env_fn()
         self._agent = agent_class()
@@ -324,6 +331,9 @@ class Runner:
         timings['callbacks_s'] = time.perf_counter() - start
         self._stage = 'metrics'
         metric_logging.log_scalar_metrics('counters', epoch, self._counters)
+        # Curriculum: the stage in force after the epoch's env steps.
+        metric_logging.log_scalar_metrics('curriculum', epoch, envs.curriculum.epoch_metrics(
+            self._env_fn, self._counters['env_steps']))
         metric_logging.log_scalar_metrics('time', epoch, {
             **timings, 'epoch_s': time.perf_counter() - epoch_start})
         metric_logging.flush()
