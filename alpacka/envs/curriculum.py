@@ -40,7 +40,6 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import gymnasium
 
-from alpacka import errors
 from alpacka.envs import base
 from alpacka.envs import gym_adapter
 from alpacka.utils import validation
@@ -50,8 +49,10 @@ _STAGE_FORMAT = ("each stage is a dict {'env_steps': <an int >= 0>, 'params': "
                  "{<env parameter name>: <value>}}")
 
 
-class CurriculumError(errors.ConfigError, ValueError):
-    """A curriculum's stages are malformed or do not fit the env."""
+class CurriculumError(validation.ArgumentError):
+    """A curriculum's stages are malformed or do not fit the env (a
+    ConfigError whose message stays one paragraph when Gin adds its call
+    stack)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,12 +240,12 @@ def _unknown_param_message(stage: int, name: str, owner: Any,
     closest = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     if closest:
         message += f'Did you mean {closest[0]!r}? '
-    hooks = ('curriculum_params() lists' if _has_hooks(owner) else
-             'public attributes of the env (env.unwrapped; for GymEnv the '
-             'gymnasium env) are')
-    return (message + f'A curriculum may set what {hooks} its params; an env '
-            f'can define curriculum_params() and set_curriculum_params(params) '
-            f'to choose them.')
+    if _has_hooks(owner):
+        return message + f'A curriculum sets what {env_name}.curriculum_params() lists.'
+    return (message + 'A curriculum sets public attributes of the env (of '
+            'env.unwrapped; for GymEnv, of the gymnasium env it adapts), or '
+            'what the env lists in curriculum_params() if it defines that '
+            'and set_curriculum_params(params).')
 
 
 def resolve_stages(stages: Sequence[Stage], env: gymnasium.Env,

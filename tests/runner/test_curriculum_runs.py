@@ -1,0 +1,141 @@
+"""Runs with Runner.curriculum: every env's episodes get their stage's params."""
+
+import os
+
+import gin
+import pytest
+from cli_helpers import metric_values
+from curriculum_helpers import read_episodes
+
+import alpacka
+from alpacka import errors
+from alpacka import runner as runner_lib
+
+N_ENVS = 4
+# Stage boundaries 100 and 180 fall inside the epochs (80 env steps each).
+CURRICULUM_CONFIG = f"""
+Runner.env_class = @curriculum_helpers.RecordingCartPole
+Runner.agent_class = @alpacka.agents.RandomAgent
+Runner.trainer_class = @alpacka.trainers.DummyTrainer
+Runner.n_envs = {N_ENVS}
+Runner.episode_time_limit = 15
+Runner.env_steps_per_epoch = 80
+Runner.env_steps_per_train = 8
+Runner.seed = 3
+Runner.curriculum = @alpacka.envs.Curriculum()
+Curriculum.stages = [
+    {{'env_steps': 0, 'params': {{'force_mag': 5.0}}}},
+    {{'env_steps': 100, 'params': {{'gravity': 5.0}}}},
+    {{'env_steps': 180, 'params': {{'force_mag': 15.0}}}},
+]
+"""
+# The params in force at each stage (CartPole's gravity is 9.8).
+STAGE_PARAMS = [{'force_mag': 5.0, 'gravity': 9.8},
+                {'force_mag': 5.0, 'gravity': 5.0},
+                {'force_mag': 15.0, 'gravity': 5.0}]
+
+
+def _expected_stage(env_steps):
+    return 0 if env_steps < 100 else 1 if env_steps < 180 else 2
+
+
+def _runner(output_dir, record_dir, *bindings):
+    record_dir.mkdir(exist_ok=True)
+    gin.clear_config()
+    gin.parse_config([CURRICULUM_CONFIG,
+                      f"Runner.env_kwargs = {{'record_dir': '{record_dir}'}}",
+                      *bindings])
+    return runner_lib.Runner(str(output_dir))
+
+
+def _check_episodes(record_dir, first_env_step, n_envs_expected=N_ENVS):
+    """Each recorded episode had the params of the stage at its start.
+
+    Envs step in lock-step from first_env_step, so an env's own step count k
+    is the run's global step first_env_step + k * N_ENVS.
+
+    Returns:
+        The stages the episodes started in.
+    """
+    episodes = read_episodes(record_dir)
+    assert len(episodes) == n_envs_expected
+    stages = set()
+    for env_episodes in episodes.values():
+        assert len(env_episodes) >= 2
+        for episode in env_episodes:
+            stage = _expected_stage(first_env_step + episode['start'] * N_ENVS)
+            assert episode['params'] == STAGE_PARAMS[stage], episode
+            assert not episode['changed'], episode
+            stages.add(stage)
+    return stages
+
+
+def _check_metrics(output_dir, epochs):
+    for name in ('stage', 'force_mag', 'gravity'):
+        expected = {epoch: (_expected_stage(80 * (epoch + 1)) if name == 'stage'
+                            else STAGE_PARAMS[_expected_stage(
+                                80 * (epoch + 1))][name])
+                    for epoch in epochs}
+        assert metric_values(output_dir, f'curriculum/{name}') == expected
+
+
+def test_local_run_switches_stages_at_episode_starts(tmp_path):
+    _runner(tmp_path / 'run', tmp_path / 'records', 'Runner.n_epochs = 3').run()
+    assert _check_episodes(tmp_path / 'records', 0) == {0, 1, 2}
+    # Stage after 80, 160, 240 steps: 0, 1, 2.
+    _check_metrics(tmp_path / 'run', [0, 1, 2])
+
+
+def test_ray_run_switches_stages_in_every_worker(ray_cluster, tmp_path):
+    del ray_cluster
+    _runner(tmp_path / 'run', tmp_path / 'records', 'Runner.n_epochs = 3',
+            'Runner.batch_stepper_class = '
+            '@alpacka.batch_steppers.RayBatchStepper',
+            'RayBatchStepper.n_workers = 2').run()
+    assert _check_episodes(tmp_path / 'records', 0) == {0, 1, 2}
+    _check_metrics(tmp_path / 'run', [0, 1, 2])
+
+
+def test_resumed_run_continues_at_the_stage_of_its_step_count(tmp_path):
+    _runner(tmp_path / 'run', tmp_path / 'first', 'Runner.n_epochs = 1').run()
+    assert _check_episodes(tmp_path / 'first', 0) == {0}
+    # Fresh envs in the resumed run start at env step 80, still stage 0,
+    # and switch at 100 and 180 as the first run would have.
+    _runner(tmp_path / 'run', tmp_path / 'resumed', 'Runner.n_epochs = 3').run()
+    assert _check_episodes(tmp_path / 'resumed', 80) == {0, 1, 2}
+    _check_metrics(tmp_path / 'run', [0, 1, 2])
+
+
+@pytest.mark.parametrize('binding, message', [
+    ('Runner.env_steps_per_epoch = None',
+     'Runner.curriculum needs step-based collection'),
+    ("Curriculum.stages = [{'env_steps': 0, 'params': {'force': 1.0}}]",
+     "stage 0 sets 'force', which RecordingCartPole does not have"),
+])
+def test_runner_refuses_a_curriculum_it_cannot_follow(tmp_path, binding,
+                                                      message):
+    with pytest.raises(errors.ConfigError, match=message):
+        _runner(tmp_path / 'run', tmp_path / 'records', binding)
+    assert not list((tmp_path / 'records').iterdir())
+
+
+def test_shipped_sac_curriculum_config_runs(tmp_path):
+    """sac_pendulum_curriculum.gin, shrunk to 120 steps (stage 0, g = 3)."""
+    gin.clear_config()
+    gin.parse_config_files_and_bindings(
+        [os.path.join(os.path.dirname(alpacka.__file__), 'configs',
+                      'sac_pendulum_curriculum.gin')],
+        ['Runner.n_epochs = 2', 'Runner.env_steps_per_epoch = 60',
+         'Runner.episode_time_limit = 30',
+         'SoftActorCriticAgent.n_random_steps = 20',
+         'SoftActorCriticNetwork.hidden_sizes = (16,)',
+         'SoftActorCriticTrainer.batch_size = 16',
+         'SoftActorCriticTrainer.min_replay_size = 50',
+         'SoftActorCriticTrainer.updates_per_step = 1.0',
+         'EvaluationCallback.n_episodes = 2'])
+    runner = runner_lib.Runner(str(tmp_path))
+    runner.run()
+    assert metric_values(tmp_path, 'curriculum/stage') == {0: 0, 1: 0}
+    assert metric_values(tmp_path, 'curriculum/g') == {0: 3.0, 1: 3.0}
+    assert metric_values(tmp_path, 'train/n_updates') == {0: 11, 1: 60}
+    assert metric_values(tmp_path, 'eval_episode/count') == {0: 2, 1: 2}
