@@ -43,6 +43,10 @@ def check_step_agents(agent_list: Sequence[Any]) -> None:
 class StepCollector:
     """Advances env-agent pairs step by step, batching their requests.
 
+    An env with an ``on_episode_start(env_steps)`` method is told the run's
+    global env step (``agent.env_steps``) before each of its episodes
+    starts (envs.CurriculumWrapper switches its params there).
+
     Args:
         env_list: The envs.
         agent_list: One OnlineAgent per env.

@@ -379,6 +379,10 @@ class CurriculumWrapper(base.ModelWrapper):
         # Every start: a planner's restore_state may have written old values.
         set_params(self._owner, self._stages[index].params)
         self._stage_index = index
+        # The hook goes on to a wrapped env that has one too.
+        inner_hook = getattr(self.env, 'on_episode_start', None)
+        if inner_hook is not None:
+            inner_hook(env_steps)
 
     def reset(self, **kwargs) -> Any:
         if self._stage_index is None:

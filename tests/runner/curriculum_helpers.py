@@ -20,9 +20,11 @@ class RecordingCartPole(envs.CartPole):
     """CartPole writing one JSON line per episode to its own file.
 
     Each line holds the env's own step count before the episode's first step
-    (envs step in lock-step, so episode starts map to global env steps), the
-    params at that step, and whether they ever changed during the episode
-    (written when the next episode starts, or never for the last one).
+    (in synchronous runs envs step in lock-step, so that maps to the global
+    env step), the global env step the CurriculumWrapper passed on
+    (``on_episode_start``), the params at the first step, and whether they
+    ever changed during the episode (written when the next episode starts or
+    the env closes).
 
     Args:
         record_dir: Where each env writes ``<uuid>.jsonl``.
@@ -33,9 +35,14 @@ class RecordingCartPole(envs.CartPole):
         self._path = os.path.join(record_dir, f'{uuid.uuid4().hex}.jsonl')
         self._n_steps = 0
         self._episode = None
+        self._told_env_steps = None
 
     def _params(self):
         return {name: getattr(self, name) for name in PARAMS}
+
+    def on_episode_start(self, env_steps):
+        """Remembers the global env step the wrapper was told."""
+        self._told_env_steps = env_steps
 
     def reset(self, **kwargs):
         self._flush()
@@ -43,8 +50,9 @@ class RecordingCartPole(envs.CartPole):
 
     def step(self, action):
         if self._episode is None:
-            self._episode = {'start': self._n_steps, 'params': self._params(),
-                             'changed': False}
+            self._episode = {'start': self._n_steps,
+                             'env_steps': self._told_env_steps,
+                             'params': self._params(), 'changed': False}
         elif self._params() != self._episode['params']:
             self._episode['changed'] = True
         self._n_steps += 1

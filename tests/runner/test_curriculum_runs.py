@@ -63,7 +63,9 @@ def _check_episodes(record_dir, first_env_step, n_envs_expected=N_ENVS):
     for env_episodes in episodes.values():
         assert len(env_episodes) >= 2
         for episode in env_episodes:
-            stage = _expected_stage(first_env_step + episode['start'] * N_ENVS)
+            env_steps = first_env_step + episode['start'] * N_ENVS
+            assert episode['env_steps'] == env_steps, episode
+            stage = _expected_stage(env_steps)
             assert episode['params'] == STAGE_PARAMS[stage], episode
             assert not episode['changed'], episode
             stages.add(stage)
