@@ -35,8 +35,11 @@ STAGE_PARAMS = [{'force_mag': 5.0, 'gravity': 9.8},
                 {'force_mag': 15.0, 'gravity': 5.0}]
 
 
+BOUNDARIES = (100, 180)
+
+
 def _expected_stage(env_steps):
-    return 0 if env_steps < 100 else 1 if env_steps < 180 else 2
+    return sum(env_steps >= boundary for boundary in BOUNDARIES)
 
 
 def _runner(output_dir, record_dir, *bindings):
@@ -48,20 +51,22 @@ def _runner(output_dir, record_dir, *bindings):
     return runner_lib.Runner(str(output_dir))
 
 
-def _check_episodes(record_dir, first_env_step, n_envs_expected=N_ENVS):
+def _check_episodes(record_dir, first_env_step):
     """Each recorded episode had the params of the stage at its start.
 
     Envs step in lock-step from first_env_step, so an env's own step count k
     is the run's global step first_env_step + k * N_ENVS.
 
     Returns:
-        The stages the episodes started in.
+        The stages the episodes started in, and whether an episode was under
+        way at a boundary.
     """
     episodes = read_episodes(record_dir)
-    assert len(episodes) == n_envs_expected
-    stages = set()
+    assert len(episodes) == N_ENVS
+    stages, crossings = set(), 0
     for env_episodes in episodes.values():
         assert len(env_episodes) >= 2
+        starts = []
         for episode in env_episodes:
             env_steps = first_env_step + episode['start'] * N_ENVS
             assert episode['env_steps'] == env_steps, episode
@@ -69,7 +74,12 @@ def _check_episodes(record_dir, first_env_step, n_envs_expected=N_ENVS):
             assert episode['params'] == STAGE_PARAMS[stage], episode
             assert not episode['changed'], episode
             stages.add(stage)
-    return stages
+            starts.append(env_steps)
+        # Episodes under way at a boundary (kept at their start's stage).
+        crossings += sum(1 for start, next_start in zip(starts, starts[1:])
+                         for boundary in BOUNDARIES
+                         if start < boundary < next_start)
+    return stages, crossings > 0
 
 
 def _check_metrics(output_dir, epochs):
@@ -83,7 +93,7 @@ def _check_metrics(output_dir, epochs):
 
 def test_local_run_switches_stages_at_episode_starts(tmp_path):
     _runner(tmp_path / 'run', tmp_path / 'records', 'Runner.n_epochs = 3').run()
-    assert _check_episodes(tmp_path / 'records', 0) == {0, 1, 2}
+    assert _check_episodes(tmp_path / 'records', 0) == ({0, 1, 2}, True)
     # Stage after 80, 160, 240 steps: 0, 1, 2.
     _check_metrics(tmp_path / 'run', [0, 1, 2])
 
@@ -94,17 +104,17 @@ def test_ray_run_switches_stages_in_every_worker(ray_cluster, tmp_path):
             'Runner.batch_stepper_class = '
             '@alpacka.batch_steppers.RayBatchStepper',
             'RayBatchStepper.n_workers = 2').run()
-    assert _check_episodes(tmp_path / 'records', 0) == {0, 1, 2}
+    assert _check_episodes(tmp_path / 'records', 0) == ({0, 1, 2}, True)
     _check_metrics(tmp_path / 'run', [0, 1, 2])
 
 
 def test_resumed_run_continues_at_the_stage_of_its_step_count(tmp_path):
     _runner(tmp_path / 'run', tmp_path / 'first', 'Runner.n_epochs = 1').run()
-    assert _check_episodes(tmp_path / 'first', 0) == {0}
+    assert _check_episodes(tmp_path / 'first', 0) == ({0}, False)
     # Fresh envs in the resumed run start at env step 80, still stage 0,
     # and switch at 100 and 180 as the first run would have.
     _runner(tmp_path / 'run', tmp_path / 'resumed', 'Runner.n_epochs = 3').run()
-    assert _check_episodes(tmp_path / 'resumed', 80) == {0, 1, 2}
+    assert _check_episodes(tmp_path / 'resumed', 80) == ({0, 1, 2}, True)
     _check_metrics(tmp_path / 'run', [0, 1, 2])
 
 
