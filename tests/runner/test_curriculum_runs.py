@@ -4,7 +4,7 @@ import os
 
 import gin
 import pytest
-from cli_helpers import metric_values
+from cli_helpers import SMALL_CONFIG, main_in_process, metric_values
 from curriculum_helpers import read_episodes
 
 import alpacka
@@ -151,3 +151,24 @@ def test_shipped_sac_curriculum_config_runs(tmp_path):
     assert metric_values(tmp_path, 'curriculum/g') == {0: 3.0, 1: 3.0}
     assert metric_values(tmp_path, 'train/n_updates') == {0: 11, 1: 60}
     assert metric_values(tmp_path, 'eval_episode/count') == {0: 2, 1: 2}
+
+
+def test_cli_reports_a_bad_stages_file_in_one_paragraph(tmp_path, capsys):
+    stages_file = tmp_path / 'stages.json'
+    stages_file.write_text('[{"env_steps": 0, "params": {"gravity": 1.0}},\n'
+                           ' {"env_steps": 50, "params": {"gravity": 2.0}\n]')
+    config = tmp_path / 'curriculum.gin'
+    config.write_text(SMALL_CONFIG + f"""
+Runner.env_steps_per_epoch = 10
+Runner.curriculum = @alpacka.envs.Curriculum()
+Curriculum.stages_file = '{stages_file}'
+""")
+    exit_code = main_in_process([f'--config_file={config}',
+                                 f'--output_dir={tmp_path / "run"}'])
+    stderr = capsys.readouterr().err.strip()
+    assert exit_code == 2
+    assert stderr == (
+        f"alpacka: error: Curriculum.stages_file = '{stages_file}' is not "
+        f"valid JSON: Expecting ',' delimiter at line 3, column 1: ']'. The "
+        f'file lists the stages: [{{"env_steps": 0, "params": {{...}}}}, '
+        f'...].')
