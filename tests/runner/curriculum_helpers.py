@@ -1,7 +1,7 @@
-"""An env for test_curriculum_runs.py that records the params of its episodes.
+"""Envs for test_curriculum_runs.py that record the params of their episodes.
 
-Ray workers unpickle it by module name, so it lives in a module of its own
-(reached by workers through the driver's sys.path).
+Ray workers unpickle them by module name, so they live in a module of their
+own (reached by workers through the driver's sys.path).
 """
 
 import json
@@ -12,46 +12,50 @@ import gin
 
 from alpacka import envs
 
-PARAMS = ('force_mag', 'gravity')
 
-
-@gin.configurable
-class RecordingCartPole(envs.CartPole):
-    """CartPole writing one JSON line per episode to its own file.
+# A mixin: super() is the env class it is mixed into.
+# pylint: disable=no-member
+class EpisodeRecorder:
+    """Mixin for an env: writes one JSON line per episode to its own file.
 
     Each line holds the env's own step count before the episode's first step
     (in synchronous runs envs step in lock-step, so that maps to the global
     env step), the global env step the CurriculumWrapper passed on
-    (``on_episode_start``), the params at the first step, and whether they
-    ever changed during the episode (written when the next episode starts or
-    the env closes).
+    (``on_episode_start``), the process id, the params (``PARAMS``) at the
+    first step, and whether they ever changed during the episode (written
+    when the next episode starts or the env closes).
 
     Args:
         record_dir: Where each env writes ``<uuid>.jsonl``.
     """
 
-    def __init__(self, record_dir):
-        super().__init__()
+    PARAMS = ()
+
+    def __init__(self, record_dir, **kwargs):
+        super().__init__(**kwargs)
         self._path = os.path.join(record_dir, f'{uuid.uuid4().hex}.jsonl')
         self._n_steps = 0
         self._episode = None
         self._told_env_steps = None
 
     def _params(self):
-        return {name: getattr(self, name) for name in PARAMS}
+        return {name: getattr(self, name) for name in self.PARAMS}
 
     def on_episode_start(self, env_steps):
         """Remembers the global env step the wrapper was told."""
         self._told_env_steps = env_steps
 
     def reset(self, **kwargs):
+        """Writes out the episode that ends, then resets."""
         self._flush()
         return super().reset(**kwargs)
 
     def step(self, action):
+        """Notes the params at the episode's first step, or any change."""
         if self._episode is None:
             self._episode = {'start': self._n_steps,
                              'env_steps': self._told_env_steps,
+                             'pid': os.getpid(),
                              'params': self._params(), 'changed': False}
         elif self._params() != self._episode['params']:
             self._episode['changed'] = True
@@ -65,8 +69,23 @@ class RecordingCartPole(envs.CartPole):
             self._episode = None
 
     def close(self):
+        """Writes out the episode under way, then closes."""
         self._flush()
         super().close()
+
+
+@gin.configurable
+class RecordingCartPole(EpisodeRecorder, envs.CartPole):
+    """CartPole recording its force_mag and gravity per episode."""
+
+    PARAMS = ('force_mag', 'gravity')
+
+
+@gin.configurable
+class RecordingPendulum(EpisodeRecorder, envs.Pendulum):
+    """Pendulum recording its g per episode."""
+
+    PARAMS = ('g',)
 
 
 def read_episodes(record_dir):
