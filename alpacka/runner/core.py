@@ -118,10 +118,10 @@ class Runner:
         if async_training is not None:
             async_training.configure_learner_threads()
 
-        self._env_fn = functools.partial(env_class, **(env_kwargs or {}))
         # Curriculum: envs made by env_fn (here, in workers) follow its stages.
         self._env_fn = envs.curriculum.wrap_env_fn(
-            curriculum, self._env_fn, env_steps_per_epoch is not None)
+            curriculum, functools.partial(env_class, **(env_kwargs or {})),
+            env_steps_per_epoch is not None)
         self._agent_class = agent_class
         self._agent = agent_class()
         self._network_signature = self._probe_signature()
@@ -429,8 +429,9 @@ class Runner:
         self._stage = 'metrics'
         metric_logging.log_scalar_metrics('counters', epoch, self._counters)
         # Curriculum: the stage in force after the epoch's env steps.
-        metric_logging.log_scalar_metrics('curriculum', epoch, envs.curriculum.epoch_metrics(
-            self._env_fn, self._counters['env_steps']))
+        metric_logging.log_scalar_metrics(
+            'curriculum', epoch, envs.curriculum.epoch_metrics(
+                self._env_fn, self._counters['env_steps']))
         metric_logging.log_scalar_metrics('time', epoch, {
             **timings, 'epoch_s': time.perf_counter() - epoch_start})
         metric_logging.flush()
