@@ -10,6 +10,7 @@ from curriculum_helpers import read_episodes
 import alpacka
 from alpacka import errors
 from alpacka import runner as runner_lib
+from alpacka.runner import cli
 
 N_ENVS = 4
 # Stage boundaries 100 and 180 fall inside the epochs (80 env steps each).
@@ -172,3 +173,59 @@ Curriculum.stages_file = '{stages_file}'
         f"valid JSON: Expecting ',' delimiter at line 3, column 1: ']'. The "
         f'file lists the stages: [{{"env_steps": 0, "params": {{...}}}}, '
         f'...].')
+
+
+# sac_pendulum_async.gin shrunk (2 envs per collector, chunks of 2 x 10
+# steps, 100-step epochs), with g raised at env steps 120 and 220.
+ASYNC_CHUNK_ROUNDS = 10
+ASYNC_N_ENVS = 2
+ASYNC_BOUNDARIES = (120, 220)
+ASYNC_G = (3.0, 6.0, 10.0)
+
+
+def test_async_collectors_switch_stages_at_the_same_global_steps(ray_cluster,
+                                                                 tmp_path):
+    del ray_cluster
+    record_dir = tmp_path / 'records'
+    record_dir.mkdir()
+    gin.clear_config()
+    cli.parse_gin(
+        [os.path.join(os.path.dirname(alpacka.__file__), 'configs',
+                      'sac_pendulum_async.gin')],
+        ['Runner.n_envs = 2', 'Runner.episode_time_limit = 15',
+         'Runner.env_steps_per_epoch = 100', 'Runner.callback_classes = []',
+         'Runner.n_epochs = 3',
+         'Runner.env_class = @curriculum_helpers.RecordingPendulum',
+         f"Runner.env_kwargs = {{'record_dir': '{record_dir}'}}",
+         'Runner.curriculum = @alpacka.envs.Curriculum()',
+         'Curriculum.stages = [' + ', '.join(
+             f"{{'env_steps': {start}, 'params': {{'g': {g}}}}}"
+             for start, g in zip((0,) + ASYNC_BOUNDARIES, ASYNC_G)) + ']',
+         'AsyncTraining.n_collectors = 2',
+         'AsyncTraining.collector_cpus = 0.5',
+         f'AsyncTraining.steps_per_chunk = {ASYNC_CHUNK_ROUNDS}',
+         'AsyncTraining.broadcast_every = 5',
+         'AsyncTraining.learner_cpus = None',
+         'SoftActorCriticAgent.n_random_steps = 20',
+         'SoftActorCriticNetwork.hidden_sizes = (16,)',
+         'SoftActorCriticTrainer.batch_size = 16',
+         'SoftActorCriticTrainer.min_replay_size = 40',
+         'SoftActorCriticTrainer.updates_per_step = 1.0'])
+    runner_lib.Runner(str(tmp_path / 'run')).run()
+
+    episodes = [episode for env_episodes in read_episodes(record_dir).values()
+                for episode in env_episodes]
+    stages_by_collector = {}
+    for episode in episodes:
+        env_steps = episode['env_steps']
+        # A chunk covers 20 consecutive global steps from a multiple of 20:
+        # the step the env was told is its chunk's start plus its round.
+        assert env_steps % (ASYNC_CHUNK_ROUNDS * ASYNC_N_ENVS) == (
+            episode['start'] % ASYNC_CHUNK_ROUNDS) * ASYNC_N_ENVS, episode
+        stage = sum(env_steps >= boundary for boundary in ASYNC_BOUNDARIES)
+        assert episode['params'] == {'g': ASYNC_G[stage]}, episode
+        assert not episode['changed'], episode
+        stages_by_collector.setdefault(episode['pid'], set()).add(stage)
+    assert list(stages_by_collector.values()) == [{0, 1, 2}, {0, 1, 2}]
+    assert metric_values(tmp_path / 'run', 'curriculum/g') == {
+        0: 3.0, 1: 6.0, 2: 10.0}
