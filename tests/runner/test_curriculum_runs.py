@@ -1,13 +1,18 @@
 """Runs with Runner.curriculum: every env's episodes get their stage's params."""
 
+import functools
 import os
 
 import gin
 import pytest
 from cli_helpers import SMALL_CONFIG, main_in_process, metric_values
+import curriculum_helpers
 from curriculum_helpers import read_episodes
 
 import alpacka
+from alpacka import agents
+from alpacka import batch_steppers
+from alpacka import envs
 from alpacka import errors
 from alpacka import runner as runner_lib
 from alpacka.runner import cli
@@ -229,3 +234,47 @@ def test_async_collectors_switch_stages_at_the_same_global_steps(ray_cluster,
     assert list(stages_by_collector.values()) == [{0, 1, 2}, {0, 1, 2}]
     assert metric_values(tmp_path / 'run', 'curriculum/g') == {
         0: 3.0, 1: 6.0, 2: 10.0}
+
+
+def test_chunks_from_assigned_steps_switch_at_the_same_boundary(tmp_path):
+    """What each asynchronous collector does, in-process: two steppers take
+    chunks in turn, each chunk from the global step the driver assigns."""
+    record_dir = tmp_path / 'records'
+    record_dir.mkdir()
+    curriculum = envs.Curriculum(stages=[
+        {'env_steps': 0, 'params': {'g': 3.0}},
+        {'env_steps': 70, 'params': {'g': 6.0}},
+        {'env_steps': 130, 'params': {'g': 10.0}}])
+    env_fn = curriculum.wrap(functools.partial(
+        curriculum_helpers.RecordingPendulum, record_dir=str(record_dir)))
+    collectors = [batch_steppers.LocalBatchStepper(
+        env_fn, agents.RandomAgent, None, n_envs=2, seed=index)
+        for index in range(2)]
+    assigned = 0
+    for chunk in range(10):  # Chunks of 2 envs x 10 rounds.
+        collectors[chunk % 2].run_steps(None, 10, time_limit=7,
+                                        env_steps=assigned)
+        assigned += 20
+    for collector in collectors:
+        collector.close()
+
+    def global_step(own_steps, collector):
+        # An env's k-th chunk is chunk 2 k + collector, from step 20 x that.
+        chunk = 2 * (own_steps // 10) + collector
+        return 20 * chunk + 2 * (own_steps % 10)
+
+    collectors_seen, stages_seen = [], set()
+    for env_episodes in read_episodes(record_dir).values():
+        collector = [c for c in (0, 1) if all(
+            episode['env_steps'] == global_step(episode['start'], c)
+            for episode in env_episodes)]
+        assert len(collector) == 1, env_episodes
+        collectors_seen.append(collector[0])
+        for episode in env_episodes:
+            stage = sum(global_step(episode['start'], collector[0]) >= boundary
+                        for boundary in (70, 130))
+            assert episode['params'] == {'g': (3.0, 6.0, 10.0)[stage]}, episode
+            assert not episode['changed'], episode
+            stages_seen.add((collector[0], stage))
+    assert sorted(collectors_seen) == [0, 0, 1, 1]
+    assert stages_seen == {(c, stage) for c in (0, 1) for stage in (0, 1, 2)}
