@@ -43,6 +43,10 @@ def check_step_agents(agent_list: Sequence[Any]) -> None:
 class StepCollector:
     """Advances env-agent pairs step by step, batching their requests.
 
+    An env with an ``on_episode_start(env_steps)`` method is told the run's
+    global env step (``agent.env_steps``) before each of its episodes
+    starts (envs.CurriculumWrapper switches its params there).
+
     Args:
         env_list: The envs.
         agent_list: One OnlineAgent per env.
@@ -67,6 +71,11 @@ class StepCollector:
         env, agent = self._envs[index], self._agents[index]
         record = self._records[index]
         if record is None:
+            # Duck-typed hook: envs that depend on the run's step count (a
+            # CurriculumWrapper) learn the global step of each episode start.
+            on_episode_start = getattr(env, 'on_episode_start', None)
+            if on_episode_start is not None:
+                on_episode_start(agent.env_steps)
             observation = yield from agent.start_episode(env, epoch)
             record = self._records[index] = episode_record.EpisodeRecord(observation)
         action, agent_info, outcome = yield from agent.step(

@@ -69,6 +69,9 @@ class Runner:
             the learner trains at the rate-limited update-to-data ratio;
             batch_stepper_class is then unused, and async/* metrics are
             logged each epoch. See alpacka.runner.async_pipeline.
+        curriculum: Env parameters on a schedule of env steps
+            (``@Curriculum()``; needs env_steps_per_epoch); logged as
+            ``curriculum/*``. None: the env's own parameters throughout.
     """
 
     def __init__(self, output_dir: str,
@@ -91,7 +94,8 @@ class Runner:
                  env_steps_per_train: Annotated[
                      Optional[int], validation.AtLeast(1)] = None,
                  async_training: Optional[
-                     async_training_lib.AsyncTraining] = None):
+                     async_training_lib.AsyncTraining] = None,
+                 curriculum: Optional[envs.Curriculum] = None):
         # Bindings of configurables built later (in workers, in epochs) too.
         validation.check_bindings()
         self._output_dir = output_dir
@@ -114,7 +118,10 @@ class Runner:
         if async_training is not None:
             async_training.configure_learner_threads()
 
-        self._env_fn = functools.partial(env_class, **(env_kwargs or {}))
+        # Curriculum: envs made by env_fn (here, in workers) follow its stages.
+        self._env_fn = envs.curriculum.wrap_env_fn(
+            curriculum, functools.partial(env_class, **(env_kwargs or {})),
+            env_steps_per_epoch is not None)
         self._agent_class = agent_class
         self._agent = agent_class()
         self._network_signature = self._probe_signature()
@@ -421,6 +428,10 @@ class Runner:
         timings['callbacks_s'] = time.perf_counter() - start
         self._stage = 'metrics'
         metric_logging.log_scalar_metrics('counters', epoch, self._counters)
+        # Curriculum: the stage in force after the epoch's env steps.
+        metric_logging.log_scalar_metrics(
+            'curriculum', epoch, envs.curriculum.epoch_metrics(
+                self._env_fn, self._counters['env_steps']))
         metric_logging.log_scalar_metrics('time', epoch, {
             **timings, 'epoch_s': time.perf_counter() - epoch_start})
         metric_logging.flush()
