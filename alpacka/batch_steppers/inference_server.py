@@ -54,7 +54,6 @@ class InferenceServer:
             config are in place.
         gin_config, gin_modules, sys_path: The rest of the driver's context
             (see alpacka.batch_steppers.ray.driver_context).
-        params: Initial parameters (None: the network's own).
         seed: Global seed of the server's process, set before the network is
             built (None: unseeded), e.g. for a network that derives its
             sampling seed from it.
@@ -62,15 +61,13 @@ class InferenceServer:
 
     def __init__(self, factories: bytes, gin_config: str,
                  gin_modules: Sequence[str], sys_path: Sequence[str],
-                 params: Any = None, seed: Optional[int] = None):
+                 seed: Optional[int] = None):
         network_fn = ray_stepper.adopt_driver_context(
             factories, gin_config, gin_modules, sys_path)
         if seed is not None:
             seeding.set_global_seed(seed)
         network = network_fn()  # Now, so a bad factory fails the start.
         self._handler = requests.RequestHandler(lambda: network)
-        if params is not None:
-            self._handler.set_params(params)
         # The network's only thread: predict calls and params updates.
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix='inference')
@@ -187,8 +184,8 @@ def start_inference_server(
             only those).
         max_restarts: How often Ray restarts the server when its process
             dies. Requests in flight then are retried on the restarted
-            server, which answers with the initial params until the next
-            set_params.
+            server, which answers with the network's own initial params
+            (not params) until the next set_params.
 
     Returns:
         The actor handle. Stop it with ``ray.kill(handle)``.
@@ -207,10 +204,13 @@ def start_inference_server(
         num_cpus=num_cpus, num_gpus=num_gpus, max_restarts=max_restarts,
         # Retried only when the server died; a request's own error is not.
         max_task_retries=-1 if max_restarts else 0).remote(
-            params=params, seed=seed,
-            **ray_stepper.driver_context(network_fn))
+            seed=seed, **ray_stepper.driver_context(network_fn))
     try:
         ray.get(server.pid.remote())
+        if params is not None:
+            # Not a constructor argument: a restart would need it kept in
+            # the object store for the server's lifetime.
+            ray.get(server.set_params.remote(params))
     except ray.exceptions.RayActorError as error:
         raise RuntimeError(
             f'The inference server failed to start:\n{error}') from error
