@@ -130,11 +130,11 @@ def main() -> None:
     for name, hidden_sizes in ACTOR_SIZES.items():
         network_fn = _network_fn(hidden_sizes)
         params[name] = network_fn().params
-        servers[name] = inference_server.start_inference_server(
+        servers[name] = inference_server.InferenceServer.start(
             network_fn, params=params[name], num_cpus=1)
         network_fns[name, 'local'] = network_fn
         network_fns[name, 'shared'] = inference_server.served_network_fn(
-            servers[name])
+            servers[name].handle)
     collector_class = ray.remote(num_cpus=1)(Collector)
     params_ref = ray.put(params)
     collectors = [collector_class.remote(network_fns, args.envs, params_ref)
@@ -149,8 +149,7 @@ def main() -> None:
             for n_collectors in N_COLLECTORS:
                 rates.setdefault((*key, n_collectors), []).append(
                     _measure(collectors[:n_collectors], key, seconds))
-    batch_rows = {name: ray.get(server.stats.remote())
-                  for name, server in servers.items()}
+    batch_rows = {name: server.stats() for name, server in servers.items()}
     ray.get([collector.close.remote() for collector in collectors])
     ray.shutdown()
 

@@ -2,18 +2,20 @@
 
 By default every collector of the asynchronous pipeline evaluates its own
 copy of the network (numpy for small MLPs). With shared inference, one Ray
-actor, the InferenceServer, holds the network and answers the prediction
+actor holds the network and answers the prediction
 requests of all collectors: requests that arrive while a ``predict`` runs
 wait, and are answered together by the next single call (one per group of
 requests with the same structure, shapes and dtypes, grouped and split as
 ``alpacka.agents.requests.RequestHandler`` groups an in-process batch). A
 big network or a GPU then sees large batches instead of many small ones.
 
-The collectors' side is ServedNetwork: a stand-in Network whose ``predict``
+The driver holds an InferenceServer (``InferenceServer.start``), which
+starts the actor (an InferenceActor) and sets its params. The collectors'
+side is ServedNetwork: a stand-in Network whose ``predict``
 sends the inputs to the server and blocks on the answer. A collector's
 LocalBatchStepper gets ``served_network_fn(server)`` as its network_fn, so
 its agents and request handler are unchanged. The server's parameters are
-set by whoever broadcasts them (``server.set_params.remote(params_ref)``),
+set by whoever broadcasts them (``server.set_params(params_ref)``),
 not by the collectors: ServedNetwork ignores the params their request
 handlers push.
 
@@ -42,11 +44,11 @@ from alpacka.utils import seeding
 from alpacka.utils import validation
 
 
-class InferenceServer:
+class InferenceActor:
     """The body of the inference actor: one network, batched predictions.
 
-    Built by start_inference_server; its methods are called through the
-    actor handle (``server.predict.remote(inputs)``).
+    Started by InferenceServer.start; its methods are called through the
+    actor handle (``server.handle.predict.remote(inputs)``).
 
     Args:
         factories: driver_context's pickled ``network_fn`` (a zero-argument
@@ -161,64 +163,118 @@ class InferenceServer:
                 'n_predict_calls': self._handler.n_predict_calls}
 
 
-def start_inference_server(
-        network_fn: Callable[[], networks_core.Network],
-        params: Any = None,
-        seed: Optional[int] = None,
-        num_cpus: Annotated[float, validation.AtLeast(0)] = 1,
-        num_gpus: Annotated[float, validation.AtLeast(0)] = 0,
-        max_restarts: Annotated[int, validation.AtLeast(0)] = 3) -> Any:
-    """Starts an InferenceServer actor and waits until its network is built.
+class InferenceServer:
+    """The driver's side of the shared inference actor (an InferenceActor).
 
-    Ray must be initialized (e.g. by alpacka.batch_steppers.ray.init_ray).
-    The server gets the driver's Gin config and sys.path, as
-    RayBatchStepper's workers do; bindings made afterwards do not reach it.
+    Made by ``InferenceServer.start``; collectors reach the actor through
+    ``served_network_fn(server.handle)``.
 
     Args:
-        network_fn: Zero-argument callable making the network (picklable
-            with cloudpickle).
-        params: Initial parameters (None: the network's own).
-        seed: Global seed of the server's process (None: unseeded).
-        num_cpus: CPUs Ray reserves for the server.
-        num_gpus: GPUs Ray reserves for the server (TensorFlow there sees
-            only those).
-        max_restarts: How often Ray restarts the server when its process
-            dies. Requests in flight then are retried on the restarted
-            server, which answers with the network's own initial params
-            (not params) until the next set_params.
-
-    Returns:
-        The actor handle. Stop it with ``ray.kill(handle)``.
-
-    Raises:
-        RuntimeError: The server failed to start (its error follows).
+        handle: The InferenceActor's actor handle.
     """
-    import ray  # pylint: disable=import-outside-toplevel
-    for name, value in (('num_cpus', num_cpus), ('num_gpus', num_gpus),
-                        ('max_restarts', max_restarts)):
-        if not value >= 0:
-            raise validation.ArgumentError(
-                f'start_inference_server: {name} = {value!r} is not '
-                f'allowed: it must be a number >= 0.')
-    server = ray_stepper.remote_class(InferenceServer).options(
-        num_cpus=num_cpus, num_gpus=num_gpus, max_restarts=max_restarts,
-        # Retried only when the server died; a request's own error is not.
-        max_task_retries=-1 if max_restarts else 0).remote(
-            seed=seed, **ray_stepper.driver_context(network_fn))
-    try:
-        ray.get(server.pid.remote())
+
+    def __init__(self, handle: Any):
+        import ray  # pylint: disable=import-outside-toplevel
+        self._ray = ray
+        self.handle = handle
+
+    @classmethod
+    def start(cls, network_fn: Callable[[], networks_core.Network],
+              params: Any = None,
+              seed: Optional[int] = None,
+              num_cpus: Annotated[float, validation.AtLeast(0)] = 1,
+              num_gpus: Annotated[float, validation.AtLeast(0)] = 0,
+              max_restarts: Annotated[int, validation.AtLeast(0)] = 3
+              ) -> 'InferenceServer':
+        """Starts the actor and waits until its network is built.
+
+        Ray must be initialized (e.g. by alpacka.batch_steppers.ray.init_ray).
+        The actor gets the driver's Gin config and sys.path, as
+        RayBatchStepper's workers do; bindings made afterwards do not reach
+        it.
+
+        Args:
+            network_fn: Zero-argument callable making the network (picklable
+                with cloudpickle).
+            params: Initial parameters, set before this returns (None: the
+                network's own).
+            seed: Global seed of the actor's process (None: unseeded).
+            num_cpus: CPUs Ray reserves for the actor.
+            num_gpus: GPUs Ray reserves for the actor (TensorFlow there sees
+                only those).
+            max_restarts: How often Ray restarts the actor when its process
+                dies. Requests in flight then are retried on the restarted
+                actor, which answers with the network's own initial params
+                (not params) until the next set_params.
+
+        Returns:
+            The InferenceServer.
+
+        Raises:
+            ArgumentError: A resource or max_restarts is negative.
+            RuntimeError: The actor failed to start (its error follows).
+        """
+        import ray  # pylint: disable=import-outside-toplevel
+        for name, value in (('num_cpus', num_cpus), ('num_gpus', num_gpus),
+                            ('max_restarts', max_restarts)):
+            if not value >= 0:
+                raise validation.ArgumentError(
+                    f'InferenceServer.start: {name} = {value!r} is not '
+                    f'allowed: it must be a number >= 0.')
+        handle = ray_stepper.remote_class(InferenceActor).options(
+            num_cpus=num_cpus, num_gpus=num_gpus, max_restarts=max_restarts,
+            # Retried only when the actor died; a request's own error is not.
+            max_task_retries=-1 if max_restarts else 0).remote(
+                seed=seed, **ray_stepper.driver_context(network_fn))
+        server = cls(handle)
+        try:
+            server.pid()
+        except ray.exceptions.RayActorError as error:
+            raise RuntimeError(
+                f'The inference server failed to start:\n{error}') from error
         if params is not None:
             # Not a constructor argument: a restart would need it kept in
-            # the object store for the server's lifetime.
-            ray.get(server.set_params.remote(params))
-    except ray.exceptions.RayActorError as error:
-        raise RuntimeError(
-            f'The inference server failed to start:\n{error}') from error
-    return server
+            # the object store for the actor's lifetime.
+            server.set_params(params, wait=True)
+        return server
+
+    def set_params(self, params: Any, wait: bool = False) -> Any:
+        """Parameters for the requests answered from then on.
+
+        Args:
+            params: The parameters, or an ObjectRef of them (arrives
+                resolved: one object-store put serves the server and every
+                collector).
+            wait: Return only once the actor uses them; otherwise return at
+                once (the learner does not wait on a broadcast).
+
+        Returns:
+            The ObjectRef of the actor's call (None if wait).
+        """
+        ref = self.handle.set_params.remote(params)
+        if not wait:
+            return ref
+        self._ray.get(ref)
+        return None
+
+    def stats(self) -> Dict[str, Any]:
+        """The actor's counters (see InferenceActor.stats)."""
+        return self._ray.get(self.handle.stats.remote())
+
+    def pid(self) -> int:
+        """The actor's process id."""
+        return self._ray.get(self.handle.pid.remote())
+
+    def close(self) -> None:
+        """Kills the actor (no restart). Closing twice is harmless."""
+        try:
+            self._ray.kill(self.handle, no_restart=True)
+        except Exception:  # pylint: disable=broad-except
+            pass  # Already gone.
 
 
 class ServedNetwork(networks_core.Network):
-    """A stand-in network whose predictions come from an InferenceServer.
+    """A stand-in network whose predictions come from an InferenceActor.
 
     For a collector's request handler: ``predict`` blocks on the server's
     answer; setting ``params`` does nothing (the server's parameters are
@@ -226,7 +282,7 @@ class ServedNetwork(networks_core.Network):
     network, which only forwards requests.
 
     Args:
-        server: The InferenceServer's actor handle.
+        server: The InferenceActor's handle (``InferenceServer.handle``).
         network_signature: Reported as the signature (the server's network
             has its own).
     """
@@ -265,7 +321,7 @@ def served_network_fn(server: Any) -> Callable[[], ServedNetwork]:
     """A picklable zero-argument network_fn making ServedNetworks of server.
 
     Args:
-        server: The InferenceServer's actor handle.
+        server: The InferenceActor's handle (``InferenceServer.handle``).
 
     Returns:
         A callable for a LocalBatchStepper's (or collector's) network_fn.

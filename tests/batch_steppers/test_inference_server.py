@@ -78,23 +78,24 @@ def fixture_mlp_server(ray_cluster):
     comparison with _mlp_fn() also checks that the server got the config.
     Tests that change its params set them back.
     """
+    del ray_cluster  # Up.
     gin.parse_config(f'alpacka.networks.KerasNetwork.seed = {_MLP_SEED}')
     server_network_fn = functools.partial(
         networks.KerasNetwork, _SIGNATURE,
         model_fn=_mlp_fn.keywords['model_fn'])
-    server = inference_server.start_inference_server(server_network_fn,
-                                                     num_cpus=0)
+    server = inference_server.InferenceServer.start(server_network_fn,
+                                                    num_cpus=0)
     gin.clear_config()
     yield server
-    ray_cluster.kill(server)
+    server.close()
 
 
 def test_concurrent_clients_each_get_their_own_rows_batched(ray_cluster,
                                                             mlp_server):
     local_network = _mlp_fn()
-    stats_before = ray_cluster.get(mlp_server.stats.remote())
+    stats_before = mlp_server.stats()
     client_class = ray_cluster.remote(num_cpus=0)(_client_class())
-    network_fn = inference_server.served_network_fn(mlp_server)
+    network_fn = inference_server.served_network_fn(mlp_server.handle)
     clients = [client_class.remote(network_fn) for _ in range(2)]
     # Client 0 asks for 1 row at a time, client 1 for 3.
     inputs = {(client, how): _inputs(client + 2 * (how == 'burst'), 20,
@@ -108,7 +109,7 @@ def test_concurrent_clients_each_get_their_own_rows_batched(ray_cluster,
         assert len(predictions) == len(inputs[key])
         for request, prediction in zip(inputs[key], predictions):
             _assert_close(prediction, local_network.predict(request))
-    stats = ray_cluster.get(mlp_server.stats.remote())
+    stats = mlp_server.stats()
     assert stats['n_requests'] - stats_before['n_requests'] == 80
     assert stats['n_rows'] - stats_before['n_rows'] == 2 * 20 * (1 + 3)
     # Requests that waited for a running predict were answered together.
@@ -121,7 +122,7 @@ def test_concurrent_clients_each_get_their_own_rows_batched(ray_cluster,
 
 def test_set_params_changes_the_answers(ray_cluster, mlp_server):
     inputs = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
-    served = inference_server.served_network_fn(mlp_server)()
+    served = inference_server.served_network_fn(mlp_server.handle)()
     other = _mlp_fn()
     other.params = [np.random.default_rng(1).normal(size=np.shape(array))
                     .astype(np.float32) for array in other.params]
@@ -129,20 +130,20 @@ def test_set_params_changes_the_answers(ray_cluster, mlp_server):
     _assert_close(before, _mlp_fn().predict(inputs))
 
     # An ObjectRef argument arrives resolved: one put serves every server.
-    ray_cluster.get(mlp_server.set_params.remote(ray_cluster.put(other.params)))
+    mlp_server.set_params(ray_cluster.put(other.params), wait=True)
     after = served.predict(inputs)
     _assert_close(after, other.predict(inputs))
     assert not np.allclose(after['a'], before['a'])
-    assert ray_cluster.get(mlp_server.stats.remote())['n_params_updates'] == 1
-    ray_cluster.get(mlp_server.set_params.remote(_mlp_fn().params))
+    assert mlp_server.stats()['n_params_updates'] == 1
+    mlp_server.set_params(_mlp_fn().params, wait=True)
 
 
 def test_a_bad_request_fails_alone(ray_cluster, mlp_server):
     good = [np.ones((2, 3), np.float32)] * 5
     bad = np.ones((2, 4), np.float32)  # Not the signature's shape.
-    refs = [mlp_server.predict.remote(inputs) for inputs in good[:3]]
-    bad_ref = mlp_server.predict.remote(bad)
-    refs += [mlp_server.predict.remote(inputs) for inputs in good[3:]]
+    refs = [mlp_server.handle.predict.remote(inputs) for inputs in good[:3]]
+    bad_ref = mlp_server.handle.predict.remote(bad)
+    refs += [mlp_server.handle.predict.remote(inputs) for inputs in good[3:]]
     expected = _mlp_fn().predict(good[0])
     for prediction in ray_cluster.get(refs):
         _assert_close(prediction, expected)
@@ -151,7 +152,7 @@ def test_a_bad_request_fails_alone(ray_cluster, mlp_server):
 
 
 def test_served_network_stands_in_for_a_network(mlp_server):
-    network_fn = inference_server.served_network_fn(mlp_server)
+    network_fn = inference_server.served_network_fn(mlp_server.handle)
     # What a collector's factories go through.
     network_fn = cloudpickle.loads(cloudpickle.dumps(network_fn))
     network_fn = pickle.loads(pickle.dumps(network_fn))
@@ -169,12 +170,12 @@ def test_served_network_stands_in_for_a_network(mlp_server):
 
 def test_resources_must_not_be_negative():
     with pytest.raises(validation.ArgumentError, match='num_gpus'):
-        inference_server.start_inference_server(_mlp_fn, num_gpus=-1)
+        inference_server.InferenceServer.start(_mlp_fn, num_gpus=-1)
 
 
 def test_server_gets_the_drivers_gin_config(ray_cluster, mlp_server):
     inputs = np.ones((2, 3), np.float32)
-    prediction = ray_cluster.get(mlp_server.predict.remote(inputs))
+    prediction = ray_cluster.get(mlp_server.handle.predict.remote(inputs))
     _assert_close(prediction, _mlp_fn().predict(inputs))
     other_seed = functools.partial(_mlp_fn, seed=_MLP_SEED + 1)
     assert not np.allclose(prediction['a'], other_seed().predict(inputs)['a'])
@@ -191,6 +192,7 @@ def _collect(network_fn, params):
 
 
 def test_collection_through_the_server_equals_local_collection(ray_cluster):
+    del ray_cluster  # Up.
     env = envs.Pendulum()
     signature = sac_network.network_signature(env.observation_space,
                                               env.action_space)
@@ -199,14 +201,14 @@ def test_collection_through_the_server_equals_local_collection(ray_cluster):
         action_space=env.action_space, hidden_sizes=(16, 16), seed=5)
     trained = network_fn()  # Params other than the initial ones.
     trained.params = [array + 0.1 for array in trained.params]
-    server = inference_server.start_inference_server(
+    server = inference_server.InferenceServer.start(
         network_fn, params=trained.params, num_cpus=0)
 
     local_batches = _collect(network_fn, trained.params)
-    served_batches = _collect(inference_server.served_network_fn(server),
-                              trained.params)
-    stats = ray_cluster.get(server.stats.remote())
-    ray_cluster.kill(server)
+    served_batches = _collect(
+        inference_server.served_network_fn(server.handle), trained.params)
+    stats = server.stats()
+    server.close()
 
     for local_batch, served_batch in zip(local_batches, served_batches):
         assert served_batch.n_steps == local_batch.n_steps == 30
@@ -223,15 +225,17 @@ def test_collection_through_the_server_equals_local_collection(ray_cluster):
 
 
 def test_a_killed_server_is_restarted_and_answers(ray_cluster):
+    del ray_cluster  # Up.
     # DummyNetwork(None) predicts its inputs, and imports no TensorFlow.
-    server = inference_server.start_inference_server(
+    server = inference_server.InferenceServer.start(
         functools.partial(networks.DummyNetwork, network_signature=None),
         num_cpus=0)
-    network = inference_server.served_network_fn(server)()
+    network = inference_server.served_network_fn(server.handle)()
     inputs = np.arange(6, dtype=np.float32).reshape(2, 3)
-    pid = ray_cluster.get(server.pid.remote())
+    pid = server.pid()
     os.kill(pid, signal.SIGKILL)
     # Ray restarts the actor and retries the request on it.
     np.testing.assert_array_equal(network.predict(inputs), inputs)
-    assert ray_cluster.get(server.pid.remote()) != pid
-    ray_cluster.kill(server)
+    assert server.pid() != pid
+    server.close()
+    server.close()  # Harmless.
