@@ -14,8 +14,9 @@ setuptools.setup(
         'cloudpickle',
         'gin-config>=0.5',
         # box2d: LunarLanderContinuous (sac_lunar_lander.gin); box2d 2.3.10
-        # ships wheels, so no swig or compiler is needed.
-        'gymnasium[box2d]>=1.0',
+        # ships wheels, so no swig or compiler is needed. mujoco:
+        # HalfCheetah-v5 (sac_halfcheetah.gin); its wheel bundles MuJoCo.
+        'gymnasium[box2d,mujoco]>=1.0',
         'matplotlib',
         'neptune>=1.0',
         'numpy',

@@ -3,7 +3,7 @@
 Every package may raise them (they import nothing of Alpacka), and the
 command lines (``python3 -m alpacka.runner``, ``python3 -m alpacka.sweep``)
 report them as one paragraph without a traceback: a UserError exits with
-code 2, a CorruptCheckpointError with code 1.
+code 2, a CorruptCheckpointError or RayUnavailableError with code 1.
 """
 
 
@@ -27,6 +27,11 @@ class CorruptCheckpointError(Exception):
     """A checkpoint file exists but cannot be read."""
 
 
+class RayUnavailableError(Exception):
+    """Ray could not be started or reached (a problem of the machine or the
+    cluster, not of the config: exit code 1, a re-run may succeed)."""
+
+
 class CheckpointWriteError(OSError):
     """A checkpoint could not be written; the previous one is whole."""
 
@@ -37,4 +42,4 @@ class MetricsWriteError(OSError):
 
 __all__ = ['CheckpointWriteError', 'ConfigError', 'CorruptCheckpointError',
            'MetricsWriteError', 'NetworkSignatureError', 'OutputDirError',
-           'UserError']
+           'RayUnavailableError', 'UserError']

@@ -70,10 +70,13 @@ class Side(NamedTuple):
         command: ``command(seed, run_dir)``: the argv that learns one seed,
             run with the working directory REPO_ROOT.
         read: ``read(run_dir, stdout)``: the evaluations of a finished run.
+        n_cpus: Cores a run gets to itself (an asynchronous run's collectors
+            and learner are separate processes).
     """
     name: str
     command: Callable[[int, str], List[str]]
     read: Callable[[str, str], Points]
+    n_cpus: int = 1
 
 
 def alpacka_points(run_dir: str) -> Points:
@@ -101,7 +104,8 @@ def alpacka_points(run_dir: str) -> Points:
 
 
 def alpacka_side(name: str, config_file: str, steps: int,
-                 steps_per_epoch: int, bindings: Sequence[str] = ()) -> Side:
+                 steps_per_epoch: int, bindings: Sequence[str] = (),
+                 n_cpus: int = 1) -> Side:
     """An Alpacka config as a contender, run for ``steps`` env steps.
 
     Args:
@@ -110,6 +114,7 @@ def alpacka_side(name: str, config_file: str, steps: int,
         steps: Env steps to learn for; ``steps // steps_per_epoch`` epochs.
         steps_per_epoch: The config's ``Runner.env_steps_per_epoch``.
         bindings: Extra Gin bindings.
+        n_cpus: Cores each run gets (see Side).
 
     Returns:
         The Side.
@@ -121,7 +126,8 @@ def alpacka_side(name: str, config_file: str, steps: int,
                 f'--config=Runner.n_epochs={steps // steps_per_epoch}',
                 *(f'--config={binding}' for binding in bindings)]
 
-    return Side(name, command, lambda run_dir, stdout: alpacka_points(run_dir))
+    return Side(name, command, lambda run_dir, stdout: alpacka_points(run_dir),
+                n_cpus)
 
 
 def json_lines_points(stdout: str) -> Points:
@@ -198,6 +204,24 @@ def _cpu_slots(jobs: int) -> List[Optional[int]]:
     return cpus[:jobs] if jobs <= len(cpus) else [None] * jobs
 
 
+def _take_cpus(free_cpus: List[Optional[int]], n_cpus: int
+               ) -> Optional[List[Optional[int]]]:
+    """n_cpus of the free slots (removed from free_cpus), or None if there
+    are not that many free now."""
+    if len(free_cpus) < n_cpus:
+        return None
+    taken = free_cpus[:n_cpus]
+    del free_cpus[:n_cpus]
+    return taken
+
+
+def _affinity(cpus: List[Optional[int]]) -> Optional[Callable[[], None]]:
+    """The preexec_fn that pins a run to cpus (None: no pinning)."""
+    if None in cpus:
+        return None
+    return functools.partial(os.sched_setaffinity, 0, set(cpus))
+
+
 def run_all(sides: Sequence[Side], seeds: Sequence[int], results: Results,
             jobs: int = 2) -> List[str]:
     """Runs every (side, seed) pair not yet in results, jobs at a time.
@@ -217,11 +241,15 @@ def run_all(sides: Sequence[Side], seeds: Sequence[int], results: Results,
     running, failures = [], []
     environment = dict(os.environ, **ONE_THREAD)
     total, started = len(queue), time.time()
-    free_cpus = _cpu_slots(jobs)
+    free_cpus = _cpu_slots(max(jobs, max(side.n_cpus for side in sides)))
+    slots = len(free_cpus)
     while queue or running:
         while queue and len(running) < jobs:
-            side, seed = queue.pop(0)
-            cpu = free_cpus.pop(0)
+            side, seed = queue[0]
+            cpu = _take_cpus(free_cpus, min(side.n_cpus, slots))
+            if cpu is None:
+                break  # Wait for a run to give its cores back.
+            queue.pop(0)
             run_dir = os.path.join(results.root, side.name, f'seed{seed}')
             # Left by an interrupted harness: each result is one whole run.
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -234,8 +262,7 @@ def run_all(sides: Sequence[Side], seeds: Sequence[int], results: Results,
             process = subprocess.Popen(  # pylint: disable=consider-using-with,subprocess-popen-preexec-fn
                 side.command(seed, os.path.join(run_dir, 'run')),
                 cwd=REPO_ROOT, env=environment, stdout=stdout, stderr=stderr,
-                preexec_fn=None if cpu is None else functools.partial(
-                    os.sched_setaffinity, 0, {cpu}))
+                preexec_fn=_affinity(cpu))
             running.append((side, seed, run_dir, process, stdout, stderr,
                             cpu))
         time.sleep(0.5)
@@ -244,7 +271,7 @@ def run_all(sides: Sequence[Side], seeds: Sequence[int], results: Results,
             if process.poll() is None:
                 continue
             running.remove(entry)
-            free_cpus.append(cpu)
+            free_cpus.extend(cpu)
             stdout.close()
             stderr.close()
             if process.returncode != 0:

@@ -49,8 +49,8 @@ TORCH = 'torch==2.13.0'  # The CPU build (the CUDA one is gigabytes).
 VENVS: Dict[str, PeerVenv] = {
     'sb3': PeerVenv(
         directory='sb3-venv',
-        packages=[TORCH, 'stable-baselines3', 'gymnasium'],
-        probe='import stable_baselines3, torch',
+        packages=[TORCH, 'stable-baselines3', 'gymnasium[mujoco]'],
+        probe='import stable_baselines3, torch, mujoco',
         description='Stable-Baselines3 and the CPU torch',
         script=os.path.join(BENCHMARKS_DIR, 'sb3_peer.py')),
     'sbx': PeerVenv(

@@ -12,6 +12,9 @@ Modes:
         * sac on Pendulum-v1: learning rate 1e-3, otherwise SB3's defaults
           (256x256 networks, batch 256, 100 random steps, one update per
           env step, automatic entropy coefficient);
+        * sac on HalfCheetah-v5: the zoo's MuJoCo entry (HalfCheetah-v4:
+          10,000 random steps before learning), otherwise SB3's defaults
+          (learning rate 3e-4);
         * dqn on CartPole-v1: learning rate 2.3e-3, batch 64, buffer 100k,
           1000 steps before learning, gamma 0.99, target update every 10
           steps, 128 updates every 256 steps, epsilon from 1 to 0.04 over
@@ -42,7 +45,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peer_common  # pylint: disable=wrong-import-position
 
 # The env each algorithm's tuned settings are for.
-TUNED_ENV = {'sac': 'Pendulum-v1', 'dqn': 'CartPole-v1'}
+TUNED_ENVS = {'sac': ['Pendulum-v1', 'HalfCheetah-v5'], 'dqn': ['CartPole-v1']}
+# The zoo's SAC settings per env, on top of SB3's defaults.
+ZOO_SAC = {'Pendulum-v1': {'learning_rate': 1e-3},
+           'HalfCheetah-v5': {'learning_starts': 10_000}}
 # rl-baselines3-zoo's DQN CartPole-v1 run is this long; its epsilon
 # schedule is a fraction of it.
 ZOO_DQN_CARTPOLE_STEPS = 50_000
@@ -67,7 +73,7 @@ def make_model(algo: str, env_id: str, seed: int, steps: int) -> Any:
 
     Args:
         algo: 'sac' or 'dqn'.
-        env_id: TUNED_ENV[algo].
+        env_id: One of TUNED_ENVS[algo].
         seed: The model's seed.
         steps: The env steps it will learn for (DQN's epsilon schedule is a
             fraction of them).
@@ -80,9 +86,8 @@ def make_model(algo: str, env_id: str, seed: int, steps: int) -> Any:
     import stable_baselines3  # pylint: disable=import-outside-toplevel,import-error
     env = gymnasium.make(env_id)
     if algo == 'sac':
-        return stable_baselines3.SAC(
-            'MlpPolicy', env, learning_rate=1e-3, seed=seed, verbose=0,
-            device='cpu')
+        return stable_baselines3.SAC('MlpPolicy', env, seed=seed, verbose=0,
+                                     device='cpu', **ZOO_SAC[env_id])
     return stable_baselines3.DQN(
         'MlpPolicy', env, learning_rate=2.3e-3, batch_size=64,
         buffer_size=100_000, learning_starts=1000, gamma=0.99,
@@ -146,7 +151,9 @@ def parser(threads_default: Optional[int] = 1) -> argparse.ArgumentParser:
         description=__doc__.split('\n', maxsplit=1)[0])
     modes = result.add_subparsers(dest='mode', required=True)
     peer_common.add_learn_arguments(modes.add_parser('learn'),
-                                    list(TUNED_ENV), list(TUNED_ENV.values()),
+                                    list(TUNED_ENVS),
+                                    sorted({env for envs in TUNED_ENVS.values()
+                                            for env in envs}),
                                     threads_default)
     updates = modes.add_parser('updates')
     updates.add_argument('--seed', type=int, default=0)
@@ -166,9 +173,10 @@ def main(argv: Optional[List[str]] = None, legacy: bool = False) -> None:
     """
     command_line = parser(None if legacy else 1)
     args = command_line.parse_args(argv)
-    if args.mode == 'learn' and TUNED_ENV[args.algo] != args.env:
-        command_line.error(f'--algo {args.algo} runs on {TUNED_ENV[args.algo]}'
-                           f' (its tuned settings), not {args.env}')
+    if args.mode == 'learn' and args.env not in TUNED_ENVS[args.algo]:
+        command_line.error(f'--algo {args.algo} runs on '
+                           f'{", ".join(TUNED_ENVS[args.algo])} (its tuned '
+                           f'settings), not {args.env}')
     limit_threads(args.threads)
     if args.mode == 'updates':
         rate = time_updates(args.seed, args.fill, args.n_updates)

@@ -37,6 +37,7 @@ import cloudpickle
 import numpy as np
 
 from alpacka import data
+from alpacka import errors
 from alpacka import metric_logging
 from alpacka.batch_steppers import core
 from alpacka.batch_steppers import local
@@ -48,6 +49,8 @@ _logger = logging.getLogger(__name__)
 
 # How long close() lets workers close their envs and agents before killing them.
 _CLOSE_TIMEOUT_S = 5.0
+# Local Ray starts tried before giving up (see init_ray).
+_LOCAL_START_ATTEMPTS = 2
 
 
 def init_ray(num_cpus: Optional[int] = None,
@@ -80,14 +83,35 @@ def init_ray(num_cpus: Optional[int] = None,
     if os.environ.get('RAY_ADDRESS'):
         ray.init(**common_kwargs)
     else:
-        # address='local' starts a new instance even when an instance
-        # started with `ray start` is running on this machine.
-        ray.init(address='local', num_cpus=num_cpus or os.cpu_count(),
-                 include_dashboard=False, _temp_dir=temp_dir, **common_kwargs)
+        for attempt in range(_LOCAL_START_ATTEMPTS):
+            try:
+                # address='local' starts a new instance even when an
+                # instance started with `ray start` runs on this machine.
+                ray.init(address='local', num_cpus=num_cpus or os.cpu_count(),
+                         include_dashboard=False, _temp_dir=temp_dir,
+                         **common_kwargs)
+                break
+            except Exception as error:  # pylint: disable=broad-except
+                # On a loaded machine the raylet gives up on its slow
+                # metrics agent after a fixed 15 s (ray-project/ray#65983)
+                # and Ray reports a startup timeout: try once more.
+                if 'timed out during startup' not in str(error):
+                    raise
+                ray.shutdown()
+                if attempt + 1 == _LOCAL_START_ATTEMPTS:
+                    raise errors.RayUnavailableError(
+                        f'Ray failed to start a local instance '
+                        f'{_LOCAL_START_ATTEMPTS} times ({error}); on a '
+                        f'heavily loaded machine its raylet gives up after '
+                        f'15 s. Re-run when the machine is less busy (a '
+                        f're-run resumes from the last checkpoint), or start '
+                        f'Ray yourself (`ray start --head`) and set '
+                        f'RAY_ADDRESS.') from error
+                _logger.warning('Ray failed to start (%s); retrying.', error)
     return True
 
 
-class _RayOwnership:
+class RayOwnership:
     """Which Ray instance the steppers of this process started, and its users."""
     started_by_stepper = False
     n_open_steppers = 0
@@ -108,6 +132,21 @@ class _RayOwnership:
             import ray  # pylint: disable=import-outside-toplevel
             cls.started_by_stepper = False
             ray.shutdown()
+
+
+def close_actors(actors: Sequence[Any]) -> None:
+    """Lets _Worker actors close their envs and agents (for a few seconds at
+    most), then kills them."""
+    import ray  # pylint: disable=import-outside-toplevel
+    if not actors or not ray.is_initialized():
+        return
+    close_refs = [actor.close.remote() for actor in actors]
+    ray.wait(close_refs, num_returns=len(close_refs), timeout=_CLOSE_TIMEOUT_S)
+    for actor in actors:
+        try:
+            ray.kill(actor, no_restart=True)
+        except Exception:  # pylint: disable=broad-except
+            pass  # Already gone.
 
 
 def _extend_sys_path(paths: Sequence[str]) -> None:
@@ -228,6 +267,19 @@ class _Worker:
         self._stepper.close()
 
 
+def worker_arguments(env_class: Callable, agent_class: Callable,
+                     network_fn: Optional[Callable],
+                     output_dir: Optional[str]) -> Dict[str, Any]:
+    """What every _Worker is started with, besides its share of the envs.
+
+    The factories are cloudpickled and the driver's Gin config and sys.path
+    taken now (see driver_context): bindings made in the driver later do not
+    reach the workers.
+    """
+    return {**driver_context((env_class, agent_class, network_fn)),
+            'output_dir': output_dir}
+
+
 @functools.lru_cache(maxsize=None)
 def remote_class(cls: type) -> Any:
     """The Ray actor class of cls, made on first use (importing Ray then)."""
@@ -235,7 +287,7 @@ def remote_class(cls: type) -> Any:
     return ray.remote(cls)
 
 
-def _remote_worker() -> Any:
+def remote_worker() -> Any:
     """The Ray actor class of _Worker, made on first use."""
     return remote_class(_Worker)
 
@@ -314,16 +366,14 @@ class RayBatchStepper(core.BatchStepper):
         self._ray = ray
         self._workers = []
         self._closed = True
-        _RayOwnership.acquire()
+        RayOwnership.acquire()
         self._closed = False
         try:
             if n_workers is None:
                 n_workers = max(1, int(ray.cluster_resources().get('CPU', 1)))
             self._env_ranges = _split_evenly(n_envs, min(n_workers, n_envs))
-            self._worker_args = {
-                **driver_context((env_class, agent_class, network_fn)),
-                'output_dir': output_dir,
-            }
+            self._worker_args = worker_arguments(env_class, agent_class,
+                                                 network_fn, output_dir)
             self._workers = [self._start_worker(index)
                              for index in range(len(self._env_ranges))]
             # Fail here, not in the first batch, if workers cannot start.
@@ -345,7 +395,7 @@ class RayBatchStepper(core.BatchStepper):
 
     def _start_worker(self, index: int) -> Any:
         start, stop = self._env_ranges[index]
-        return _remote_worker().options(scheduling_strategy='SPREAD').remote(
+        return remote_worker().options(scheduling_strategy='SPREAD').remote(
             n_envs=stop - start, seed=self._seed, first_env_index=start,
             n_envs_in_batch=self._n_envs,
             **self._worker_args)
@@ -490,17 +540,8 @@ class RayBatchStepper(core.BatchStepper):
         if self._closed:
             return
         self._closed = True
-        ray = self._ray
         workers, self._workers = self._workers, []
         try:
-            if workers and ray.is_initialized():
-                close_refs = [worker.close.remote() for worker in workers]
-                ray.wait(close_refs, num_returns=len(close_refs),
-                         timeout=_CLOSE_TIMEOUT_S)
-                for worker in workers:
-                    try:
-                        ray.kill(worker, no_restart=True)
-                    except Exception:  # pylint: disable=broad-except
-                        pass  # Already gone.
+            close_actors(workers)
         finally:
-            _RayOwnership.release()
+            RayOwnership.release()

@@ -1,11 +1,13 @@
 """The command line: ``python3 -m alpacka.runner --config_file=... --output_dir=...``."""
 
 import argparse
+import contextlib
+import logging
 import os
 import signal
 import sys
 import traceback
-from typing import Any, List, Optional, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 import gin
 
@@ -64,6 +66,26 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+class _IncludeSearchFilter(logging.Filter):
+    """Drops the line Gin logs for each search path an include is not in."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith('Path not found')
+
+
+@contextlib.contextmanager
+def _quiet_include_search() -> Iterator[None]:
+    """Keeps Gin's per-search-path misses of an include off the screen (a
+    file found nowhere is still an error, with its own message)."""
+    root_logger = logging.getLogger()
+    search_filter = _IncludeSearchFilter()
+    root_logger.addFilter(search_filter)
+    try:
+        yield
+    finally:
+        root_logger.removeFilter(search_filter)
+
+
 def parse_gin(config_files: List[str], bindings: List[str]) -> None:
     """Parses config files and bindings, later ones overriding earlier ones.
 
@@ -84,9 +106,14 @@ def parse_gin(config_files: List[str], bindings: List[str]) -> None:
     # Let `import my_module` in a .gin file find modules next to the caller.
     if os.getcwd() not in sys.path and '' not in sys.path:
         sys.path.insert(0, os.getcwd())
+    # Let `include 'other.gin'` find files next to the including one.
+    for config_dir in dict.fromkeys(os.path.dirname(os.path.abspath(path))
+                                    for path in config_files):
+        gin.add_config_file_search_path(config_dir)
     try:
-        gin.parse_config_files_and_bindings(config_files, [],
-                                            finalize_config=False)
+        with _quiet_include_search():
+            gin.parse_config_files_and_bindings(config_files, [],
+                                                finalize_config=False)
         # One at a time, so an unclosed bracket in one binding does not
         # swallow the next, and an error names the binding it is in.
         for binding in bindings:
@@ -262,7 +289,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             traceback.print_exc()
         _report(failures.one_paragraph(error))
         return EXIT_USER_ERROR
-    except errors.CorruptCheckpointError as error:
+    except (errors.CorruptCheckpointError, errors.RayUnavailableError) as error:
         if args.debug:
             traceback.print_exc()
         _report(f'{failures.one_paragraph(error)} The output directory was '

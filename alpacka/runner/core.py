@@ -16,6 +16,7 @@ from alpacka import errors
 from alpacka import metric_logging
 from alpacka import networks
 from alpacka import trainers
+from alpacka.runner import async_training as async_training_lib
 from alpacka.runner import checkpointing
 from alpacka.runner import epoch_metrics
 from alpacka.runner import failures
@@ -60,7 +61,14 @@ class Runner:
         env_steps_per_train: In step-based collection, environment steps
             between two training calls (a multiple of n_envs; None: n_envs,
             i.e. one step per env). Larger values cost fewer round trips to
-            Ray workers.
+            Ray workers. Unused by asynchronous training.
+        async_training: None: collection and training alternate. An
+            AsyncTraining: asynchronous actor-learner training (needs
+            env_steps_per_epoch): collectors (Ray actors, each stepping
+            n_envs envs) stream transitions into the trainer's replay while
+            the learner trains at the rate-limited update-to-data ratio;
+            batch_stepper_class is then unused, and async/* metrics are
+            logged each epoch. See alpacka.runner.async_pipeline.
     """
 
     def __init__(self, output_dir: str,
@@ -81,50 +89,43 @@ class Runner:
                  env_steps_per_epoch: Annotated[
                      Optional[int], validation.AtLeast(1)] = None,
                  env_steps_per_train: Annotated[
-                     Optional[int], validation.AtLeast(1)] = None):
+                     Optional[int], validation.AtLeast(1)] = None,
+                 async_training: Optional[
+                     async_training_lib.AsyncTraining] = None):
         # Bindings of configurables built later (in workers, in epochs) too.
         validation.check_bindings()
         self._output_dir = output_dir
         self._n_envs = n_envs
         self._env_steps_per_epoch = env_steps_per_epoch
         self._env_steps_per_train = env_steps_per_train or n_envs
-        startup_checks.check_step_schedule(n_envs, env_steps_per_epoch,
-                            self._env_steps_per_train)
+        startup_checks.check_step_schedule(
+            n_envs, env_steps_per_epoch,
+            # Asynchronous training trains all the time: unused there.
+            self._env_steps_per_train if async_training is None else n_envs)
         os.makedirs(output_dir, exist_ok=True)
         self._n_epochs = n_epochs
         self._n_precollect_epochs = n_precollect_epochs
         self._episode_time_limit = episode_time_limit
         self._seed = seed
         self._checkpoint_every = checkpoint_every
+        self._async_training = async_training
+        self._pipeline = None
         seeding.set_global_seed(seed)
+        if async_training is not None:
+            async_training.configure_learner_threads()
 
         self._env_fn = functools.partial(env_class, **(env_kwargs or {}))
         self._agent_class = agent_class
-        probe_env = self._env_fn()
         self._agent = agent_class()
-        self._network_signature = self._agent.network_signature(
-            probe_env.observation_space, probe_env.action_space)
-        startup_checks.check_signature_fits_env(
-            self._network_signature, probe_env.observation_space,
-            startup_checks.describe(type(self._agent)))
-        probe_env.close()
+        self._network_signature = self._probe_signature()
 
         self._network_fn = functools.partial(
             network_class, network_signature=self._network_signature)
-        try:
-            self._network = self._network_fn()
-        except (ValueError, TypeError) as error:
-            if isinstance(error, errors.UserError):
-                raise  # Already says what to fix (e.g. a refused argument).
-            raise errors.NetworkSignatureError(
-                f'Building {startup_checks.describe(network_class)} for the agent\'s network '
-                f'signature {self._network_signature} failed: {error}'
-            ) from error
-        startup_checks.check_network_output(self._network,
-                                            self._network_signature)
+        self._network = self._build_network(network_class)
         self._trainer = trainer_class(self._network_signature)
         if env_steps_per_epoch is not None:
             startup_checks.check_step_collection(self._agent, self._trainer)
+        rates = self._async_rates()
 
         self._epoch = 0
         self._counters = {'env_steps': 0, 'episodes': 0}
@@ -135,21 +136,55 @@ class Runner:
         self._failure = None
         self._operative_config_written = False
         self._checkpointer = checkpointing.Checkpointer(output_dir)
-        self._restore()
+        async_state = self._restore()
 
         self._metrics_logger = None
-        self._batch_stepper = batch_stepper_class(
-            env_class=self._env_fn, agent_class=agent_class,
-            network_fn=self._network_fn, n_envs=n_envs,
-            output_dir=run_directory.batch_stepper_dir(output_dir),
-            # Seeded by the first epoch it plays: a resumed run continues
-            # with fresh episodes instead of replaying epoch 0's.
-            seed=seeding.derive_seed(seed, seeding.FromRunSeed.BATCH_STEPPER,
-                                     self._epoch))
-        self._callbacks = [callback_class(runner=self)
-                           for callback_class in callback_classes]
+        self._batch_stepper = None
+        self._callbacks = []
+        try:
+            if rates is None:
+                self._batch_stepper = self._start_batch_stepper(
+                    batch_stepper_class)
+            else:
+                self._pipeline = self._start_pipeline(rates, async_state)
+            self._callbacks = [callback_class(runner=self)
+                               for callback_class in callback_classes]
+        except BaseException:
+            self.close()
+            raise
         # Last: a Runner that fails to build leaves the directory as it was.
         self._open_run_files()
+
+    def _probe_signature(self) -> Optional[data.NetworkSignature]:
+        """The agent's network signature for a probe env's spaces, checked
+        against its observations."""
+        probe_env = self._env_fn()
+        signature = self._agent.network_signature(
+            probe_env.observation_space, probe_env.action_space)
+        startup_checks.check_signature_fits_env(
+            signature, probe_env.observation_space,
+            startup_checks.describe(type(self._agent)))
+        probe_env.close()
+        return signature
+
+    def _build_network(self, network_class: Callable) -> Any:
+        """The learner's network, checked against the agent's signature.
+
+        Raises:
+            NetworkSignatureError: it cannot be built for the signature, or
+                its outputs do not fit it.
+        """
+        try:
+            network = self._network_fn()
+        except (ValueError, TypeError) as error:
+            if isinstance(error, errors.UserError):
+                raise  # Already says what to fix (e.g. a refused argument).
+            raise errors.NetworkSignatureError(
+                f'Building {startup_checks.describe(network_class)} for the '
+                f'agent\'s network signature {self._network_signature} '
+                f'failed: {error}') from error
+        startup_checks.check_network_output(network, self._network_signature)
+        return network
 
     def _open_run_files(self) -> None:
         # Left by a run killed while writing metrics or config.gin.
@@ -161,10 +196,57 @@ class Runner:
         self._metrics_logger = metric_logging.JsonlLogger(metrics_path)
         metric_logging.register_logger(self._metrics_logger)
 
-    def _restore(self) -> None:
+    def _async_rates(self) -> Optional[async_training_lib.RateSettings]:
+        """The rate contract of asynchronous training (None without it).
+
+        Raises:
+            ConfigError: the trainer, epochs or rates do not fit it.
+        """
+        if self._async_training is None:
+            return None
+        return async_training_lib.RateSettings(
+            self._async_training, self._trainer, self._n_envs,
+            self._env_steps_per_epoch, self._n_precollect_epochs)
+
+    def _start_batch_stepper(self, batch_stepper_class: Callable) -> Any:
+        return batch_stepper_class(
+            env_class=self._env_fn, agent_class=self._agent_class,
+            network_fn=self._network_fn, n_envs=self._n_envs,
+            output_dir=run_directory.batch_stepper_dir(self._output_dir),
+            # Seeded by the first epoch it plays: a resumed run continues
+            # with fresh episodes instead of replaying epoch 0's.
+            seed=seeding.derive_seed(
+                self._seed, seeding.FromRunSeed.BATCH_STEPPER, self._epoch))
+
+    def _start_pipeline(self, rates: async_training_lib.RateSettings,
+                        state: Optional[Dict[str, Any]]) -> Any:
+        from alpacka.runner import async_pipeline  # pylint: disable=import-outside-toplevel
+
+        def set_stage(stage: str) -> None:
+            self._stage = stage
+        return async_pipeline.AsyncPipeline(
+            self._async_training, rates, env_fn=self._env_fn,
+            agent_class=self._agent_class, network_fn=self._network_fn,
+            n_envs=self._n_envs, network=self._network,
+            trainer=self._trainer,
+            output_dir=run_directory.batch_stepper_dir(self._output_dir),
+            # As the batch stepper's: fresh episodes after a resume.
+            seed=seeding.derive_seed(
+                self._seed, seeding.FromRunSeed.ASYNC_COLLECTORS,
+                self._epoch + 1),
+            env_steps=self._counters['env_steps'],
+            time_limit=self._episode_time_limit, set_stage=set_stage,
+            state=state)
+
+    def _restore(self) -> Optional[Dict[str, Any]]:
+        """Loads the last checkpoint, if any.
+
+        Returns:
+            The asynchronous pipeline's saved state (None if there is none).
+        """
         state = self._checkpointer.restore(self._network, self._trainer)
         if state is None:
-            return
+            return None
         self._epoch = int(state['epoch'])
         self._last_saved_epoch = self._epoch
         self._counters.update(state.get('counters', {}))
@@ -172,6 +254,7 @@ class Runner:
         self._operative_config_written = True
         print(f'Resuming from the checkpoint after epoch {self._epoch} in '
               f'{self._checkpointer.directory}.', file=sys.stderr)
+        return state.get('async')
 
     @property
     def epoch(self) -> int:
@@ -239,11 +322,7 @@ class Runner:
         start = time.perf_counter()
         train_metrics = self._trainer.train_epoch(self._network)
         timings['train_s'] += time.perf_counter() - start
-        for name, value in train_metrics.items():
-            if not math.isfinite(float(value)):
-                raise FloatingPointError(
-                    f'training diverged: train/{name} is {value}. Lower '
-                    f'the learning rate or check the targets.')
+        _check_finite(train_metrics)
         return train_metrics
 
     def _gather(self, epoch: int) -> List[data.Episode]:
@@ -290,6 +369,22 @@ class Runner:
             train_chunks.append(self._train_if_due(epoch, timings))
         return episodes, epoch_metrics.merge_train_metrics(train_chunks)
 
+    def _async_epoch(self, epoch: int, timings: Dict[str, float]
+                     ) -> Tuple[List[data.Episode], Dict[str, float]]:
+        """Trains while the collectors fill the replay with the epoch's
+        env_steps_per_epoch steps; logs async/*."""
+        self._phase = 'train'
+        start = time.perf_counter()
+        episodes, train_chunks, async_metrics = self._pipeline.run_epoch(
+            self._agent_epoch(epoch),
+            self._counters['env_steps'] + self._env_steps_per_epoch)
+        timings['train_s'] += time.perf_counter() - start
+        self._counters['env_steps'] += self._env_steps_per_epoch
+        train_metrics = epoch_metrics.merge_train_metrics(train_chunks)
+        _check_finite(train_metrics)
+        metric_logging.log_scalar_metrics('async', epoch, async_metrics)
+        return episodes, train_metrics
+
     def run_epoch(self) -> None:
         """Gathers episodes (or steps), trains, logs and checkpoints."""
         epoch = self._epoch
@@ -300,7 +395,9 @@ class Runner:
 
         self._phase = self._stage = 'gather'
         timings = {'gather_s': 0.0, 'train_s': 0.0}
-        if self._env_steps_per_epoch is None:
+        if self._pipeline is not None:
+            episodes, train_metrics = self._async_epoch(epoch, timings)
+        elif self._env_steps_per_epoch is None:
             episodes, train_metrics = self._episode_epoch(epoch, timings)
         else:
             episodes, train_metrics = self._step_epoch(epoch, timings)
@@ -346,8 +443,17 @@ class Runner:
                 is whole.
         """
         self._stage = 'checkpoint'
-        self._checkpointer.save(self._epoch, self._network, self._trainer,
-                                {'counters': self._counters})
+        runner_state = {'counters': self._counters}
+        if self._pipeline is None:
+            self._checkpointer.save(self._epoch, self._network,
+                                    self._trainer, runner_state)
+        else:
+            # The feeder inserts nothing past the epoch, but the prefetch
+            # thread draws from the replay's generator.
+            with self._pipeline.paused():
+                self._checkpointer.save(
+                    self._epoch, self._network, self._trainer,
+                    {**runner_state, 'async': self._pipeline.state_dict()})
         self._last_saved_epoch = self._epoch
 
     def run(self) -> None:
@@ -409,9 +515,11 @@ class Runner:
     def _stage_name(self) -> str:
         """What self._stage is, for a RunFailure's message."""
         describe = startup_checks.describe
+        stepper = ('asynchronous collectors' if self._pipeline is not None
+                   else describe(self._batch_stepper))
         return {
             'gather': (f'Gathering episodes ('
-                       f'{describe(self._batch_stepper)} stepping '
+                       f'{stepper} stepping '
                        f'{describe(getattr(self._env_fn, "func", self._env_fn))}'
                        f' with {describe(self._agent_class)})'),
             'train': (f'Training ({describe(self._trainer)} on '
@@ -431,6 +539,18 @@ class Runner:
         if self._batch_stepper is not None:
             self._batch_stepper.close()
             self._batch_stepper = None
+        if self._pipeline is not None:
+            self._pipeline.close()
+            self._pipeline = None
         if self._metrics_logger in metric_logging.registered_loggers():
             metric_logging.unregister_logger(self._metrics_logger)
             self._metrics_logger.close()
+
+
+def _check_finite(train_metrics: Dict[str, float]) -> None:
+    """Raises FloatingPointError if a train metric is NaN or infinite."""
+    for name, value in train_metrics.items():
+        if not math.isfinite(float(value)):
+            raise FloatingPointError(
+                f'training diverged: train/{name} is {value}. Lower '
+                f'the learning rate or check the targets.')

@@ -92,7 +92,8 @@ def building_experiment() -> Iterator[None]:
     """
     try:
         yield
-    except (errors.UserError, errors.CorruptCheckpointError):
+    except (errors.UserError, errors.CorruptCheckpointError,
+            errors.RayUnavailableError):
         raise
     except Exception as error:  # pylint: disable=broad-except
         raise errors.ConfigError(describe_build_failure(error)) from error

@@ -107,6 +107,25 @@ class ReplayTrainer(base.Trainer):  # pylint: disable=abstract-method
         self.seed(seed)
 
     @property
+    def batch_size(self) -> int:
+        """Datapoints per sampled batch."""
+        return self._batch_size
+
+    @property
+    def samples_use_network(self) -> bool:
+        """Whether sampling a batch reads the network (a subclass overrides
+        _sample_batch, e.g. for targets from target weights): then batches
+        must be sampled between updates, not ahead of them in another
+        thread."""
+        return type(self)._sample_batch is not ReplayTrainer._sample_batch
+
+    def sample_batch(self, network: Any) -> Any:
+        """One training batch, as the data_stream of train_epoch yields them
+        (for learners that stream batches themselves, such as asynchronous
+        training)."""
+        return self._sample_batch(network)
+
+    @property
     def replay_buffer(self) -> ReplayBuffer:
         """The buffer of datapoints."""
         return self._replay_buffer

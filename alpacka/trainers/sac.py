@@ -81,6 +81,16 @@ class SoftActorCriticTrainer(replay_trainer.ReplayTrainer):
         self._new_transitions = 0
         self._update_credit = 0.0  # Fractional updates carried over.
 
+    @property
+    def updates_per_step(self) -> float:
+        """Updates per new transition."""
+        return self._updates_per_step
+
+    @property
+    def min_replay_size(self) -> int:
+        """Transitions needed before training starts."""
+        return self._min_replay_size
+
     def add_episode(self, episode: data.Episode) -> None:
         """Adds the episode's transitions, with data.terminal_flags as
         ``terminated`` (a truncated step is bootstrapped)."""

@@ -31,6 +31,9 @@ class FromRunSeed(enum.IntEnum):
     SAC_REPLAY = 9
     # SoftActorCriticNetwork's action sampling (when its own seed is unset).
     SAC_ACTION_SAMPLING = 10
+    # derive_seed(run_seed, ASYNC_COLLECTORS, first_epoch + 1): the
+    # asynchronous pipeline's collectors (see RayCollectors for theirs).
+    ASYNC_COLLECTORS = 11
 
 
 @enum.unique
