@@ -3,14 +3,20 @@
 Runs sac_pendulum_async.gin (with --epochs epochs, far more than --minutes
 allows) through the CLI and samples, every --every_s seconds, the resident
 memory of the driver (learner, feeder, replay) and of each Ray actor process
-it started (collectors); after --minutes it interrupts the run (Ctrl-C: the
-run checkpoints) and prints the memory at minute 2 and at the end, and
+it started (collectors); after --minutes it stops the run (SIGTERM, which the
+CLI handles as Ctrl-C) and prints the memory at minute 2 and at the end, and
 their ratio. The replay grows by a few MB over such a run (its arrays are
 preallocated, their pages touched as they fill), so flat memory means
 within about 10%.
 
+On a loaded machine a local Ray may fail to start (its raylet gives up on
+its agents after 15 s); then start a head yourself (``ray start --head
+--temp-dir=DIR ...``) and pass --ray_address and --ray_temp_dir: the run
+connects to it, and the actors sampled are those of that head's raylet.
+
 Usage:
     python benchmarks/async_soak.py [--minutes 20] [--every_s 10] [--root DIR]
+        [--ray_address HOST:PORT --ray_temp_dir DIR]
 """
 
 import argparse
@@ -30,10 +36,24 @@ CONFIG = os.path.join(REPO_ROOT, 'alpacka', 'configs',
 MB = 1024 * 1024
 
 
-def sample(driver: psutil.Process) -> Dict[str, float]:
+def _actor_parents(driver: psutil.Process, ray_temp_dir: str
+                   ) -> List[psutil.Process]:
+    """The processes whose descendants are the run's actors: the driver (a
+    local Ray it started), or the raylet of the head in ray_temp_dir."""
+    if not ray_temp_dir:
+        return [driver]
+    return [process for process in psutil.process_iter(['cmdline'])
+            if 'raylet' in ' '.join(process.info['cmdline'] or ())
+            and ray_temp_dir in ' '.join(process.info['cmdline'] or ())]
+
+
+def sample(driver: psutil.Process, ray_temp_dir: str = ''
+           ) -> Dict[str, float]:
     """Resident MB of the driver and of each of its Ray actor processes."""
     memory = {'driver': driver.memory_info().rss / MB}
-    for child in driver.children(recursive=True):
+    children = [child for parent in _actor_parents(driver, ray_temp_dir)
+                for child in parent.children(recursive=True)]
+    for child in children:
         try:
             name = ' '.join(child.cmdline())
             if name.startswith('ray::') and 'IDLE' not in name:
@@ -51,6 +71,8 @@ def main() -> None:
     parser.add_argument('--every_s', type=float, default=10.0)
     parser.add_argument('--epochs', type=int, default=10_000)
     parser.add_argument('--root', default=None)
+    parser.add_argument('--ray_address', default='')
+    parser.add_argument('--ray_temp_dir', default='')
     args = parser.parse_args()
     root = args.root or tempfile.mkdtemp(prefix='async_soak_')
     output_dir = os.path.join(root, 'run')
@@ -58,9 +80,11 @@ def main() -> None:
                f'--config_file={CONFIG}', f'--output_dir={output_dir}',
                f'--config=Runner.n_epochs={args.epochs}']
     print('Running', ' '.join(command[1:]), flush=True)
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+    if args.ray_address:
+        environment['RAY_ADDRESS'] = args.ray_address
     process = subprocess.Popen(  # pylint: disable=consider-using-with
-        command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3'))
+        command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, env=environment)
     driver = psutil.Process(process.pid)
     samples: List[tuple] = []
     start = time.monotonic()
@@ -70,7 +94,7 @@ def main() -> None:
             if process.poll() is not None:
                 sys.exit(f'the run ended early (exit {process.returncode})')
             minute = (time.monotonic() - start) / 60
-            samples.append((minute, sample(driver)))
+            samples.append((minute, sample(driver, args.ray_temp_dir)))
             if len(samples) % max(1, int(60 / args.every_s)) == 0:
                 memory = samples[-1][1]
                 print(f'minute {minute:5.1f}: driver {memory["driver"]:.0f} '
@@ -78,8 +102,15 @@ def main() -> None:
                           f'{value:.0f}' for name, value in memory.items()
                           if name != 'driver') + ' MB', flush=True)
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=120)
+        # SIGTERM: the CLI stops as on Ctrl-C (SIGINT may be ignored in a
+        # background job).
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            print('the run did not stop within 120 s of SIGTERM: killed',
+                  flush=True)
     at_two = min(samples, key=lambda item: abs(item[0] - 2.0))
     end = samples[-1]
     print(f'\nMemory (resident MB) at minute {at_two[0]:.1f} and at minute '

@@ -74,13 +74,7 @@ class RayCollectors:
                 env_class, agent_class, network_fn, output_dir)
             self._actors = [self._start(index)
                             for index in range(n_collectors)]
-            for index, actor in enumerate(self._actors):
-                try:
-                    ray.get(actor.pid.remote())
-                except ray.exceptions.RayActorError as error:
-                    raise RuntimeError(
-                        f'Collector {index} failed to start:\n{error}'
-                    ) from error
+            ray_stepper.wait_until_started(self._actors, 'Collector')
         except BaseException:
             self.close()
             raise
@@ -89,11 +83,6 @@ class RayCollectors:
     def n_collectors(self) -> int:
         """Number of collector actors."""
         return len(self._generations)
-
-    @property
-    def chunk_steps_per_round(self) -> int:
-        """Env steps one collector takes per round (its n_envs)."""
-        return self._n_envs
 
     def _start(self, index: int) -> Any:
         seed = seeding.derive_seed(self._seed, index, self._generations[index])
@@ -124,10 +113,7 @@ class RayCollectors:
 
     def replace(self, index: int) -> None:
         """Kills collector index (if still there) and starts a fresh one."""
-        try:
-            self._ray.kill(self._actors[index], no_restart=True)
-        except Exception:  # pylint: disable=broad-except
-            pass  # Already gone.
+        ray_stepper.kill_actor(self._actors[index])
         self._generations[index] += 1
         self._actors[index] = self._start(index)
 

@@ -81,7 +81,15 @@ def init_ray(num_cpus: Optional[int] = None,
     os.environ.setdefault('RAY_USAGE_STATS_ENABLED', '0')
     common_kwargs = {'logging_level': logging.WARNING, 'log_to_driver': True}
     if os.environ.get('RAY_ADDRESS'):
-        ray.init(**common_kwargs)
+        try:
+            ray.init(**common_kwargs)
+        except ConnectionError as error:
+            raise errors.RayUnavailableError(
+                f'Could not connect to the Ray cluster at RAY_ADDRESS='
+                f'{os.environ["RAY_ADDRESS"]} ({error}). Check that its head '
+                f'is up (`ray status --address=...`) and, if it uses token '
+                f'authentication, that this process has its token; or unset '
+                f'RAY_ADDRESS to start a local Ray.') from error
     else:
         for attempt in range(_LOCAL_START_ATTEMPTS):
             try:
@@ -134,6 +142,31 @@ class RayOwnership:
             ray.shutdown()
 
 
+def wait_until_started(actors: Sequence[Any], role: str) -> None:
+    """Waits until every _Worker actor is up.
+
+    Raises:
+        RuntimeError: one failed to start (``'<role> <index> failed to
+            start'`` and Ray's reason).
+    """
+    import ray  # pylint: disable=import-outside-toplevel
+    for index, actor in enumerate(actors):
+        try:
+            ray.get(actor.pid.remote())
+        except ray.exceptions.RayActorError as error:
+            raise RuntimeError(
+                f'{role} {index} failed to start:\n{error}') from error
+
+
+def kill_actor(actor: Any) -> None:
+    """Kills an actor for good (nothing happens if it is already gone)."""
+    import ray  # pylint: disable=import-outside-toplevel
+    try:
+        ray.kill(actor, no_restart=True)
+    except Exception:  # pylint: disable=broad-except
+        pass  # Already gone.
+
+
 def close_actors(actors: Sequence[Any]) -> None:
     """Lets _Worker actors close their envs and agents (for a few seconds at
     most), then kills them."""
@@ -143,10 +176,7 @@ def close_actors(actors: Sequence[Any]) -> None:
     close_refs = [actor.close.remote() for actor in actors]
     ray.wait(close_refs, num_returns=len(close_refs), timeout=_CLOSE_TIMEOUT_S)
     for actor in actors:
-        try:
-            ray.kill(actor, no_restart=True)
-        except Exception:  # pylint: disable=broad-except
-            pass  # Already gone.
+        kill_actor(actor)
 
 
 def _extend_sys_path(paths: Sequence[str]) -> None:
@@ -377,13 +407,7 @@ class RayBatchStepper(core.BatchStepper):
             self._workers = [self._start_worker(index)
                              for index in range(len(self._env_ranges))]
             # Fail here, not in the first batch, if workers cannot start.
-            for index, worker in enumerate(self._workers):
-                try:
-                    ray.get(worker.pid.remote())
-                except ray.exceptions.RayActorError as error:
-                    raise RuntimeError(
-                        f'RayBatchStepper worker {index} failed to start:\n'
-                        f'{error}') from error
+            wait_until_started(self._workers, 'RayBatchStepper worker')
         except BaseException:
             self.close()
             raise
@@ -525,10 +549,7 @@ class RayBatchStepper(core.BatchStepper):
         return [result for result, _ in results]
 
     def _replace_worker(self, index: int) -> None:
-        try:
-            self._ray.kill(self._workers[index], no_restart=True)
-        except Exception:  # pylint: disable=broad-except
-            pass  # Already gone.
+        kill_actor(self._workers[index])
         self._workers[index] = self._start_worker(index)
 
     def close(self) -> None:

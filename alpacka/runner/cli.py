@@ -16,6 +16,7 @@ from alpacka import metric_logging
 from alpacka.runner import config_drift
 from alpacka.runner import core
 from alpacka.runner import failures
+from alpacka.runner import ray_health
 from alpacka.runner import specs
 from alpacka.utils import gin_errors
 from alpacka.utils import run_lock
@@ -210,6 +211,9 @@ def run(args: argparse.Namespace) -> int:
         UserError: the experiment cannot be built from its config (any
             exception of the build phase becomes a ConfigError).
         RunFailure: the run failed after it started.
+        LostRayNode: the run (or its build) failed because its Ray node was
+            lost (when Ray ends this process itself instead, the watcher of
+            ray_health reports it).
     """
     bindings = list(args.config)
     mrunner_run = None
@@ -219,23 +223,38 @@ def run(args: argparse.Namespace) -> int:
     # An invalid value is named as such before any comparison with a run.
     validation.check_bindings()
     output_dir = os.path.abspath(os.path.expanduser(args.output_dir))
-    with run_lock.RunLock(output_dir):
-        resume = config_drift.check(output_dir, args.allow_config_change)
-        loggers_before = metric_logging.registered_loggers()
-        metric_logging.register_logger(metric_logging.StdoutLogger())
+    with run_lock.RunLock(output_dir), \
+            ray_health.NodeWatch(output_dir) as node_watch:
         try:
-            with failures.building_experiment():
-                runner = core.Runner(output_dir)
-                try:
-                    config_drift.record(output_dir, resume)
-                    setup_extra_loggers(args, output_dir, mrunner_run)
-                except BaseException:
-                    runner.close()
-                    raise
-            _run_or_fail(runner)
-        finally:
-            _close_loggers_since(loggers_before)
+            _build_and_run(args, output_dir, mrunner_run)
+        except Exception as error:
+            # A lost Ray node shows as whatever Ray raised first.
+            node = (node_watch.lost_node() if ray_health.raised_by_ray(error)
+                    else None)
+            if node is not None:
+                raise failures.LostRayNode(node, output_dir) from error
+            raise
     return 0
+
+
+def _build_and_run(args: argparse.Namespace, output_dir: str,
+                   mrunner_run: Any) -> None:
+    """Builds the Runner and runs it, in the locked output directory."""
+    resume = config_drift.check(output_dir, args.allow_config_change)
+    loggers_before = metric_logging.registered_loggers()
+    metric_logging.register_logger(metric_logging.StdoutLogger())
+    try:
+        with failures.building_experiment():
+            runner = core.Runner(output_dir)
+            try:
+                config_drift.record(output_dir, resume)
+                setup_extra_loggers(args, output_dir, mrunner_run)
+            except BaseException:
+                runner.close()
+                raise
+        _run_or_fail(runner)
+    finally:
+        _close_loggers_since(loggers_before)
 
 
 def _run_or_fail(runner: core.Runner) -> None:
@@ -294,6 +313,13 @@ def main(argv: Optional[List[str]] = None) -> int:
             traceback.print_exc()
         _report(f'{failures.one_paragraph(error)} The output directory was '
                 f'left as it was.')
+        return EXIT_FAILURE
+    except failures.LostRayNode as lost:
+        if args.debug:
+            traceback.print_exc()
+        error_log = failures.write_error_log(lost.output_dir, lost)
+        _report(f'{lost} The details are in {error_log}.' if error_log
+                else str(lost))
         return EXIT_FAILURE
     except failures.RunFailure as failure:
         if args.debug:

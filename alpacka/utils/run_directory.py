@@ -17,7 +17,10 @@ Layout of ``<output_dir>`` (``--output_dir`` of ``python3 -m alpacka.runner``)::
                         describes what is inside)
     batch_stepper/      output directory of the Runner's batch stepper
     tensorboard/        TensorBoard event files (--tensorboard)
-    error.log           the traceback of the last run that failed
+    error.log           the traceback of the last run that failed (for a
+                        lost Ray node: the paragraph and Ray's last words)
+    supervisor.jsonl    one JSON object per start and exit of the run under
+                        python3 -m alpacka.supervise
 
 An experiment directory of a sweep (``python3 -m alpacka.sweep``) is a run
 directory that also holds ``sweep_status.json`` (the sweep's record of the
@@ -41,6 +44,7 @@ SWEEP_LOG_FILE = 'log.txt'
 SWEEP_LOCK_FILE = '.sweep.lock'
 RUN_LOCK_FILE = '.run.lock'
 CONFIG_CHANGES_DIR = 'config_changes'
+SUPERVISOR_LOG_FILE = 'supervisor.jsonl'
 # checkpoints/latest: names the newest whole checkpoint (checkpointing.py).
 LATEST_CHECKPOINT_FILE = 'latest'
 
@@ -68,6 +72,11 @@ def checkpoints_dir(output_dir: str) -> str:
 def batch_stepper_dir(output_dir: str) -> str:
     """``<output_dir>/batch_stepper``: the Runner's batch stepper's own."""
     return os.path.join(output_dir, BATCH_STEPPER_DIR)
+
+
+def supervisor_log_path(output_dir: str) -> str:
+    """``<output_dir>/supervisor.jsonl``: the supervisor's starts and exits."""
+    return os.path.join(output_dir, SUPERVISOR_LOG_FILE)
 
 
 def tensorboard_dir(output_dir: str) -> str:
