@@ -26,6 +26,7 @@ episodes and replayed into the driver's loggers by ``run_episode_batch``,
 worker by worker, before it returns.
 """
 
+import functools
 import logging
 import os
 import sys
@@ -198,6 +199,43 @@ def _extend_sys_path(paths: Sequence[str]) -> None:
             sys.path.append(path)
 
 
+def driver_context(factories: Any) -> Dict[str, Any]:
+    """What a Ray actor needs of the driver to rebuild factories there.
+
+    Args:
+        factories: Picklable (with cloudpickle) objects, e.g. a tuple of
+            env, agent and network factories.
+
+    Returns:
+        Keyword arguments for adopt_driver_context, run in the actor: the
+        pickled factories, the driver's Gin config and its sys.path.
+    """
+    worker_config = gin_config_lib.config_for_workers()
+    return {
+        'factories': cloudpickle.dumps(factories),
+        'gin_config': worker_config.config_str,
+        'gin_modules': worker_config.modules,
+        'sys_path': list(dict.fromkeys(
+            os.path.abspath(path) for path in sys.path)),
+    }
+
+
+def adopt_driver_context(factories: bytes, gin_config: str,
+                         gin_modules: Sequence[str],
+                         sys_path: Sequence[str]) -> Any:
+    """In a Ray actor: takes the driver's sys.path and Gin config (see
+    driver_context), then returns the unpickled factories.
+
+    The factories are unpickled only after sys.path is extended, so that
+    user modules next to the driver import.
+    """
+    _extend_sys_path(sys_path)
+    gin_config_lib.import_modules(gin_modules)
+    factories = cloudpickle.loads(factories)
+    gin_config_lib.parse_in_worker(gin_config)
+    return factories
+
+
 class _Worker:
     """The body of one Ray actor: a LocalBatchStepper over a share of the envs.
 
@@ -224,10 +262,8 @@ class _Worker:
         # Whatever this process logs goes back to the driver.
         self._metrics = metric_logging.BufferingLogger()
         metric_logging.register_logger(self._metrics)
-        _extend_sys_path(sys_path)
-        gin_config_lib.import_modules(gin_modules)
-        env_class, agent_class, network_fn = cloudpickle.loads(factories)
-        gin_config_lib.parse_in_worker(gin_config)
+        env_class, agent_class, network_fn = adopt_driver_context(
+            factories, gin_config, gin_modules, sys_path)
         if seed is not None:
             seeding.set_global_seed(
                 seeding.derive_seed(seed, first_env_index,
@@ -286,29 +322,23 @@ def worker_arguments(env_class: Callable, agent_class: Callable,
     """What every _Worker is started with, besides its share of the envs.
 
     The factories are cloudpickled and the driver's Gin config and sys.path
-    taken now: bindings made in the driver later do not reach the workers.
+    taken now (see driver_context): bindings made in the driver later do not
+    reach the workers.
     """
-    worker_config = gin_config_lib.config_for_workers()
-    return {
-        'factories': cloudpickle.dumps((env_class, agent_class, network_fn)),
-        'gin_config': worker_config.config_str,
-        'gin_modules': worker_config.modules,
-        'sys_path': list(dict.fromkeys(
-            os.path.abspath(path) for path in sys.path)),
-        'output_dir': output_dir,
-    }
+    return {**driver_context((env_class, agent_class, network_fn)),
+            'output_dir': output_dir}
 
 
-_remote_worker_class = None  # pylint: disable=invalid-name
+@functools.lru_cache(maxsize=None)
+def remote_class(cls: type) -> Any:
+    """The Ray actor class of cls, made on first use (importing Ray then)."""
+    import ray  # pylint: disable=import-outside-toplevel
+    return ray.remote(cls)
 
 
 def remote_worker() -> Any:
     """The Ray actor class of _Worker, made on first use."""
-    global _remote_worker_class  # pylint: disable=global-statement
-    if _remote_worker_class is None:
-        import ray  # pylint: disable=import-outside-toplevel
-        _remote_worker_class = ray.remote(_Worker)
-    return _remote_worker_class
+    return remote_class(_Worker)
 
 
 def _writable(episodes: List[data.Episode]) -> List[data.Episode]:
