@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench install clean slurm
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -23,7 +23,16 @@ run: $(STAMP)
 		--config=Runner.n_envs=8 \
 		--output_dir=./out
 
-test: $(STAMP)
+# tests/cluster/test_slurm.py runs the SLURM launch script under a real
+# one-node SLURM: install Debian's slurm-wlm when we may (root, apt-get), and
+# go on without it otherwise (the test then says why it is skipped).
+slurm:
+	-@command -v slurmctld >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+		command -v apt-get >/dev/null 2>&1 && \
+		(apt-get update -qq && apt-get install -y -qq slurm-wlm) \
+		>/dev/null 2>&1; } || echo 'slurm-wlm not installed: the SLURM test will be skipped.'
+
+test: $(STAMP) slurm
 	$(PYTHON) -m pytest tests
 
 # pylint, then the layering contract of .importlinter (which package may

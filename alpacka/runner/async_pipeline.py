@@ -151,10 +151,11 @@ class AsyncPipeline:
         """Starts the shared inference actor; returns the collectors'
         stand-in network factory."""
         from alpacka.batch_steppers import inference_server  # pylint: disable=import-outside-toplevel
+        # Started with the learner's params in place before any request.
         self._inference = inference_server.InferenceServer.start(
-            network_fn, num_cpus=self._settings.inference_cpus,
+            network_fn, params=self._params[0],
+            num_cpus=self._settings.inference_cpus,
             num_gpus=self._settings.inference_gpus)
-        self._inference.set_params(self._params[0])
         return inference_server.served_network_fn(self._inference.handle)
 
     # -- The feeder thread. ----------------------------------------------------

@@ -225,3 +225,16 @@ def test_a_trainer_without_a_replay_is_refused():
     from alpacka.runner import async_training  # pylint: disable=import-outside-toplevel
     with pytest.raises(errors.ConfigError, match='keeps no replay buffer'):
         async_training.check_trainer(EpisodeOnly())
+
+
+def test_collectors_can_share_one_inference_actor(ray_cluster, tmp_path):
+    del ray_cluster
+    _config('Runner.n_epochs = 2', "AsyncTraining.inference = 'shared'",
+            'AsyncTraining.collector_cpus = 0.5',
+            'AsyncTraining.inference_cpus = 0.5')
+    runner_lib.Runner(str(tmp_path)).run()
+    assert metric_values(tmp_path, 'counters/env_steps') == {0: 100, 1: 200}
+    _, trainer_state = checkpointed_state(tmp_path)
+    assert trainer_state['replay_buffer']['size'] == 200
+    assert_no_transition_twice(trainer_state['replay_buffer'])
+    assert sum(metric_values(tmp_path, 'train/n_updates').values()) > 100
