@@ -231,7 +231,10 @@ def test_async_collectors_switch_stages_at_the_same_global_steps(ray_cluster,
         assert episode['params'] == {'g': ASYNC_G[stage]}, episode
         assert not episode['changed'], episode
         stages_by_collector.setdefault(episode['pid'], set()).add(stage)
-    assert list(stages_by_collector.values()) == [{0, 1, 2}, {0, 1, 2}]
+    # Both collectors played; which stages each reached depends on how the
+    # chunks fell between them (timing), the params of each episode do not.
+    assert len(stages_by_collector) == 2
+    assert set().union(*stages_by_collector.values()) == {0, 1, 2}
     assert metric_values(tmp_path / 'run', 'curriculum/g') == {
         0: 3.0, 1: 6.0, 2: 10.0}
 

@@ -169,7 +169,8 @@ def test_a_killed_raylet_is_reported_and_the_checkpoint_resumes(
         f'The details are in {output_dir / "error.log"}.')
     # Whether Ray ended the driver (the watcher wrote the paragraph) or an
     # exception reached the CLI first (it wrote it, with the traceback).
-    assert paragraph.split(':')[2] in (output_dir / 'error.log').read_text()
+    assert paragraph.split(':')[2].strip() in (
+        output_dir / 'error.log').read_text()
 
     # The checkpoint is whole: a Runner on the directory resumes from it,
     # with the counters of the epochs it holds.
