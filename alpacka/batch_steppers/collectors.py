@@ -15,7 +15,6 @@ so a replacement does not replay its predecessor's episodes.
 
 from typing import Annotated, Any, Callable, List, Optional
 
-from alpacka import errors
 from alpacka.batch_steppers import ray as ray_stepper
 from alpacka.utils import seeding
 from alpacka.utils import validation
@@ -62,14 +61,12 @@ class RayCollectors:
         ray_stepper.RayOwnership.acquire()
         self._closed = False
         try:
-            available = ray.cluster_resources().get('CPU', 0)
-            if n_collectors * num_cpus > available:
-                raise errors.ConfigError(
-                    f'AsyncTraining.n_collectors = {n_collectors} collectors '
-                    f'of AsyncTraining.collector_cpus = {num_cpus} CPUs need '
-                    f'{n_collectors * num_cpus:g} CPUs, but the Ray cluster '
-                    f'has {available:g}. Use fewer collectors, fewer CPUs '
-                    f'each (fractions are allowed), or a larger cluster.')
+            ray_stepper.check_cpus_fit(
+                n_collectors * num_cpus,
+                f'AsyncTraining.n_collectors = {n_collectors} collectors of '
+                f'AsyncTraining.collector_cpus = {num_cpus} CPUs',
+                ' Use fewer collectors, fewer CPUs each (fractions are '
+                'allowed), or a larger cluster.')
             self._worker_args = ray_stepper.worker_arguments(
                 env_class, agent_class, network_fn, output_dir)
             self._actors = [self._start(index)

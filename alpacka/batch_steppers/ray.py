@@ -155,6 +155,26 @@ class RayOwnership:
             ray.shutdown()
 
 
+def check_cpus_fit(needed: float, who: str, advice: str = '') -> None:
+    """Refuses actors whose CPU reservations exceed the Ray cluster's CPUs
+    (Ray would leave the excess pending forever).
+
+    Args:
+        needed: CPUs the actors reserve together.
+        who: The actors and the settings that size them, for the message.
+        advice: What to change, appended to the message.
+
+    Raises:
+        ConfigError: needed exceeds the cluster's CPUs.
+    """
+    import ray  # pylint: disable=import-outside-toplevel
+    available = ray.cluster_resources().get('CPU', 0)
+    if needed > available:
+        raise errors.ConfigError(
+            f'{who} need {needed:g} CPUs, but the Ray cluster has '
+            f'{available:g}.{advice}')
+
+
 def wait_until_started(actors: Sequence[Any], role: str) -> None:
     """Waits until every _Worker actor is up.
 
@@ -430,13 +450,11 @@ class RayBatchStepper(core.BatchStepper):
             if n_workers is None:
                 n_workers = max(1, int(ray.cluster_resources().get('CPU', 1)))
             self._env_ranges = _split_evenly(n_envs, min(n_workers, n_envs))
-            available = ray.cluster_resources().get('CPU', 0)
-            if worker_cpus and self.n_workers * worker_cpus > available:
-                raise errors.ConfigError(
+            if worker_cpus:
+                check_cpus_fit(
+                    self.n_workers * worker_cpus,
                     f'{self.n_workers} RayBatchStepper workers of '
-                    f'RayBatchStepper.worker_cpus = {worker_cpus} CPUs need '
-                    f'{self.n_workers * worker_cpus:g} CPUs, but the Ray '
-                    f'cluster has {available:g}.')
+                    f'RayBatchStepper.worker_cpus = {worker_cpus} CPUs')
             self._worker_args = worker_arguments(env_class, agent_class,
                                                  network_fn, output_dir)
             self._workers = [self._start_worker(index)
