@@ -191,7 +191,7 @@ def time_dqn_updates(seed: int, fill: int, n_updates: int) -> float:
     Args:
         seed: The model's seed (and the random observations').
         fill: Random transitions put in the replay first.
-        n_updates: Updates timed (after 20 to warm up).
+        n_updates: Updates timed (after min(20, n_updates) to warm up).
 
     Returns:
         Updates per second.
@@ -213,7 +213,7 @@ def time_dqn_updates(seed: int, fill: int, n_updates: int) -> float:
             rng.integers(0, 256, (1, *ATARI_SHAPE), np.uint8),
             rng.integers(ATARI_N_ACTIONS, size=(1, 1)),
             rng.random(1, np.float32), rng.random(1) < 0.01, [{}])
-    model.train(gradient_steps=20, batch_size=32)  # Warm-up.
+    model.train(gradient_steps=min(20, n_updates), batch_size=32)  # Warm-up.
     start = time.perf_counter()
     model.train(gradient_steps=n_updates, batch_size=32)
     return n_updates / (time.perf_counter() - start)
