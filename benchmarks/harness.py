@@ -454,24 +454,45 @@ def goal_report(results: Results, sides: Sequence[str], seeds: Sequence[int],
 
 
 def config_steps_per_epoch(config_file: str) -> int:
-    """The ``Runner.env_steps_per_epoch`` a Gin config binds.
+    """The ``Runner.env_steps_per_epoch`` a Gin config binds, its includes
+    followed (a binding after an include overrides the included one).
 
     Args:
         config_file: The config (relative to the repository or absolute).
 
     Raises:
-        ValueError: if the file does not bind it (pass it explicitly).
+        ValueError: if neither the file nor its includes bind it (pass the
+            number explicitly).
     """
-    path = os.path.join(REPO_ROOT, config_file)
-    with open(path, encoding='utf-8') as config:
-        found = re.findall(r'^\s*Runner\.env_steps_per_epoch\s*=\s*'
-                           r'([0-9_]+)\s*(?:#.*)?$', config.read(),
-                           re.MULTILINE)
-    if not found:
+    found = _bound_steps_per_epoch(os.path.join(REPO_ROOT, config_file))
+    if found is None:
         raise ValueError(f'{config_file} does not bind '
                          f'Runner.env_steps_per_epoch; give the number of '
                          f'env steps per epoch explicitly')
-    return int(found[-1])
+    return found
+
+
+_INCLUDE = re.compile(r"""^\s*include\s+['"]([^'"]+)['"]""")
+_STEPS_PER_EPOCH = re.compile(
+    r'^\s*Runner\.env_steps_per_epoch\s*=\s*([0-9_]+)\s*(?:#.*)?$')
+
+
+def _bound_steps_per_epoch(path: str) -> Optional[int]:
+    """config_steps_per_epoch's value in the file at path (None: unbound);
+    includes are relative to the including file, else to the repository."""
+    found = None
+    with open(path, encoding='utf-8') as config:
+        for line in config:
+            include, binding = _INCLUDE.match(line), _STEPS_PER_EPOCH.match(
+                line)
+            if include:
+                beside = os.path.join(os.path.dirname(path), include.group(1))
+                found = _bound_steps_per_epoch(
+                    beside if os.path.exists(beside) else
+                    os.path.join(REPO_ROOT, include.group(1))) or found
+            elif binding:
+                found = int(binding.group(1))
+    return found
 
 
 def add_protocol_arguments(parser: argparse.ArgumentParser,

@@ -106,6 +106,12 @@ def test_steps_per_epoch_are_read_from_the_config(tmp_path):
     config.write_text('# Runner.env_steps_per_epoch = 7\n'
                       'Runner.env_steps_per_epoch = 2_500  # an epoch\n')
     assert harness.config_steps_per_epoch(str(config)) == 2500
+    # An include is followed; a binding after it wins.
+    including = tmp_path / 'd.gin'
+    including.write_text("include 'c.gin'\nRunner.n_epochs = 3\n")
+    assert harness.config_steps_per_epoch(str(including)) == 2500
+    including.write_text("include 'c.gin'\nRunner.env_steps_per_epoch = 9\n")
+    assert harness.config_steps_per_epoch(str(including)) == 9
     config.write_text('Runner.n_epochs = 3\n')
     with pytest.raises(ValueError, match='does not bind Runner.env_steps_'):
         harness.config_steps_per_epoch(str(config))
