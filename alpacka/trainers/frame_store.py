@@ -1,0 +1,350 @@
+"""A store of frame-stacked observations that holds each frame once.
+
+A frame-stacked observation is an array [k, *frame_shape], the newest frame
+last; consecutive observations of an episode share k - 1 frames, and at an
+episode's reset the stack is its first frame repeated k times. Storing whole
+stacks (twice per transition: observation and next observation) costs 2k
+frames per transition; this store costs about one.
+
+Frames go into a preallocated ring of ``capacity_frames`` slots. Each frame
+gets an absolute id (the count of frames written before it; its slot is
+id % capacity_frames) and a link: the id of the frame before it in its
+stack. A frame that starts a stack links to itself, so the frame repeats
+when the links are followed past it, which is exactly the stack of a reset.
+An observation is named by the id of its newest frame, and rebuilt by
+following k - 1 links. Replay datapoints keep these integer ids instead of
+the observations; ``get`` turns a batch of ids back into stacks.
+
+When the ring wraps, the oldest frames are overwritten: the stacks holding
+them die (``alive``), and a replay resamples them, so a replay of C
+transitions needs ``capacity_frames`` only slightly above C (one extra frame
+per episode, for its last observation, plus k - 1).
+"""
+
+import os
+from typing import Any, Dict, Optional, Tuple
+
+import numpy as np
+
+from alpacka import data
+from alpacka import errors
+
+
+class ReplayTooLargeError(errors.ConfigError, MemoryError):
+    """A replay (or frame store) larger than the machine's memory."""
+
+
+def available_memory() -> Optional[int]:
+    """Bytes the kernel can give without swapping (Linux), or None."""
+    try:
+        with open('/proc/meminfo', encoding='ascii') as meminfo:
+            for line in meminfo:
+                if line.startswith('MemAvailable:'):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf('SC_AVPHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_fits_in_memory(nbytes: int, what: str) -> None:
+    """Raises before preallocating ``nbytes`` the machine cannot hold.
+
+    Args:
+        nbytes: The size of the planned allocation.
+        what: What is being allocated, for the message, e.g. 'A frame store
+            of 1000000 frames'.
+
+    Raises:
+        ReplayTooLargeError: nbytes exceeds the memory available now.
+    """
+    available = available_memory()
+    if available is not None and nbytes > available:
+        raise ReplayTooLargeError(
+            f'{what} needs {nbytes / 2**30:.2f} GiB, but this machine has '
+            f'{available / 2**30:.2f} GiB of memory available: lower the '
+            f'replay capacity (or the observation size), or run on a machine '
+            f'with more memory.')
+
+
+class FrameStackStore:
+    """A ring of frames with back links, from which frame stacks are rebuilt.
+
+    Args:
+        n_frames: k, the number of frames in a stack.
+        frame_signature: Shape and dtype of one frame, e.g.
+            ``TensorSignature((84, 84), np.uint8)``.
+        capacity_frames: Number of frames held.
+        check: Whether adds verify that each stack continues the previous
+            one (costs a comparison of k - 1 frames per add; for tests).
+    """
+
+    def __init__(self, n_frames: int, frame_signature: data.TensorSignature,
+                 capacity_frames: int, check: bool = False):
+        if n_frames < 1:
+            raise ValueError(f'A frame stack needs n_frames >= 1, got '
+                             f'{n_frames}.')
+        if capacity_frames < n_frames:
+            raise ValueError(
+                f'A frame store must hold at least one stack: capacity_frames '
+                f'= {capacity_frames} is below n_frames = {n_frames}.')
+        self._k = n_frames
+        self._frame_shape = tuple(frame_signature.shape)
+        self._dtype = np.dtype(frame_signature.dtype)
+        self._capacity = capacity_frames
+        self._check = check
+        frame_bytes = int(np.prod(self._frame_shape)) * self._dtype.itemsize
+        check_fits_in_memory(
+            capacity_frames * (frame_bytes + 8),
+            f'A frame store of {capacity_frames} frames of shape '
+            f'{self._frame_shape} ({self._dtype})')
+        self._frames = np.empty((capacity_frames,) + self._frame_shape,
+                                self._dtype)
+        # Per slot, the id of the previous frame of its stack (itself at a
+        # stack's start).
+        self._links = np.empty(capacity_frames, np.int64)
+        self._next_id = 0  # Frames written so far: the next frame's id.
+
+    @property
+    def n_frames(self) -> int:
+        """k, the number of frames in a stack."""
+        return self._k
+
+    @property
+    def capacity_frames(self) -> int:
+        """Number of frames held."""
+        return self._capacity
+
+    @property
+    def frames_written(self) -> int:
+        """Number of frames ever written (the next frame's id)."""
+        return self._next_id
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the preallocated frames and links."""
+        return self._frames.nbytes + self._links.nbytes
+
+    @property
+    def stack_shape(self) -> Tuple[int, ...]:
+        """Shape of one observation: (k,) + frame shape."""
+        return (self._k,) + self._frame_shape
+
+    def _write(self, frames: np.ndarray, links: np.ndarray) -> np.ndarray:
+        """Appends frames [T, ...] with their links [T]; returns their ids."""
+        n = len(frames)
+        ids = np.arange(self._next_id, self._next_id + n, dtype=np.int64)
+        # Only the newest `capacity` frames of a long write survive.
+        kept = slice(max(n - self._capacity, 0), n)
+        slots = ids[kept] % self._capacity
+        self._frames[slots] = frames[kept]
+        self._links[slots] = links[kept]
+        self._next_id += n
+        return ids
+
+    def _checked_stacks(self, stacks: Any, what: str) -> np.ndarray:
+        stacks = np.asarray(stacks)
+        if stacks.shape[-len(self.stack_shape):] != self.stack_shape or \
+                stacks.ndim != len(self.stack_shape) + 1:
+            raise ValueError(
+                f'{what} must be frame stacks shaped [T, '
+                f'{", ".join(map(str, self.stack_shape))}] (T observations '
+                f'of {self._k} frames {self._frame_shape}); got shape '
+                f'{stacks.shape}.')
+        return stacks
+
+    def _check_continues(self, previous: np.ndarray, stacks: np.ndarray,
+                         first_index: int) -> None:
+        """Checks that stacks[t][:-1] == previous[t][1:] for every t; stacks[0]
+        is observation ``first_index`` of the stretch."""
+        matches = np.all((previous[:, 1:] == stacks[:, :-1]).reshape(
+            len(stacks), -1), axis=1)
+        if not np.all(matches):
+            bad = int(np.argmin(matches)) + first_index
+            raise ValueError(
+                f'add_stretch: observation {bad} of the stretch is not the '
+                f'previous observation shifted by one frame (its first '
+                f'{self._k - 1} frames differ from the last {self._k - 1} of '
+                f'the one before). The observations are not frame stacks '
+                f'of one episode, newest frame last: wrap the env in '
+                f'alpacka.envs.FrameStack, and start each episode with '
+                f'previous_obs_id=None.')
+
+    def add_first(self, stack: np.ndarray) -> int:
+        """Adds the first observation of an episode (or of a stream).
+
+        Writes the stack's distinct frames only: a leading run of equal
+        frames (all k of them at a reset) is stored once.
+
+        Args:
+            stack: Array [k, *frame_shape].
+
+        Returns:
+            The observation's id.
+        """
+        return int(self.add_stretch(None, np.asarray(stack)[None])[0])
+
+    def add_next(self, previous_obs_id: int, stack: np.ndarray) -> int:
+        """Adds the observation after ``previous_obs_id`` in its episode.
+
+        Writes only ``stack[-1]``, linked to the previous observation.
+
+        Args:
+            previous_obs_id: Id of the observation before, still alive.
+            stack: Array [k, *frame_shape].
+
+        Returns:
+            The observation's id.
+        """
+        return int(self.add_stretch(previous_obs_id,
+                                    np.asarray(stack)[None])[0])
+
+    def add_stretch(self, previous_obs_id: Optional[int],
+                    stacks: np.ndarray) -> np.ndarray:
+        """Adds consecutive observations of one episode.
+
+        Args:
+            previous_obs_id: Id of the observation just before stacks[0] in
+                the same episode, or None if stacks[0] starts the episode
+                (or the stream).
+            stacks: Array [T, k, *frame_shape] of consecutive observations.
+
+        Returns:
+            int64 array [T] of their ids.
+
+        Raises:
+            ValueError: previous_obs_id is no longer (or not yet) alive, or,
+                with check=True, the observations are not frame stacks
+                continuing each other.
+        """
+        stacks = self._checked_stacks(stacks, 'add_stretch\'s stacks')
+        if len(stacks) == 0:
+            return np.zeros(0, np.int64)
+        if self._check and len(stacks) > 1:
+            self._check_continues(stacks[:-1], stacks[1:], 1)
+        if previous_obs_id is None:
+            head = self._write_first(stacks[0])
+            if len(stacks) == 1:
+                return np.array([head], np.int64)
+            previous_obs_id, stacks = head, stacks[1:]
+        else:
+            previous_obs_id = int(previous_obs_id)
+            head = None
+            if not self.alive(np.array([previous_obs_id]))[0]:
+                raise ValueError(
+                    f'previous_obs_id {previous_obs_id} is not alive: its '
+                    f'frames were overwritten (or never written; '
+                    f'{self._next_id} frames written, {self._capacity} held). '
+                    f'capacity_frames is too small for the stretches added '
+                    f'between two observations of one episode.')
+            if self._check:
+                self._check_continues(self.get(np.array([previous_obs_id])),
+                                      stacks[:1], 0)
+        links = np.arange(self._next_id - 1, self._next_id + len(stacks) - 1,
+                          dtype=np.int64)
+        links[0] = previous_obs_id
+        ids = self._write(stacks[:, -1], links)
+        return ids if head is None else np.concatenate([[head], ids])
+
+    def _write_first(self, stack: np.ndarray) -> int:
+        """Writes a stack starting a chain; returns the id of its newest frame."""
+        equal_to_first = np.all(
+            (stack == stack[:1]).reshape(self._k, -1), axis=1)
+        run = int(np.argmin(equal_to_first)) if not equal_to_first.all() \
+            else self._k
+        frames = np.concatenate([stack[:1], stack[run:]])
+        links = np.arange(self._next_id - 1,
+                          self._next_id + len(frames) - 1, dtype=np.int64)
+        links[0] = self._next_id  # The first frame links to itself.
+        return int(self._write(frames, links)[-1])
+
+    def _chains(self, obs_ids: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Frame ids [k, B] of the stacks (oldest first), and alive [B]."""
+        obs_ids = np.asarray(obs_ids, np.int64).reshape(-1)
+        oldest_held = max(self._next_id - self._capacity, 0)
+        ids = np.empty((self._k, len(obs_ids)), np.int64)
+        ids[-1] = obs_ids
+        alive = (obs_ids >= oldest_held) & (obs_ids < self._next_id)
+        for j in range(self._k - 2, -1, -1):
+            # A dead frame's slot holds a newer frame's link: garbage, but
+            # its stack is already marked dead.
+            ids[j] = self._links[ids[j + 1] % self._capacity]
+            alive &= ids[j] >= oldest_held
+        return ids, alive
+
+    def alive(self, obs_ids: np.ndarray) -> np.ndarray:
+        """Whether every frame of each stack is still held.
+
+        Args:
+            obs_ids: int array [B] of observation ids.
+
+        Returns:
+            bool array [B].
+        """
+        return self._chains(obs_ids)[1]
+
+    def get(self, obs_ids: np.ndarray) -> np.ndarray:
+        """Rebuilds the stacks of some observations.
+
+        Args:
+            obs_ids: int array [B] of ids of alive observations.
+
+        Returns:
+            Array [B, k, *frame_shape] of the frame's dtype.
+
+        Raises:
+            ValueError: Some stack is not alive (see ``alive``).
+        """
+        ids, alive = self._chains(obs_ids)
+        if not np.all(alive):
+            raise ValueError(
+                f'{int(np.sum(~alive))} of the {alive.size} observations '
+                f'asked for are not alive (overwritten or never written): '
+                f'check alive() and resample those first.')
+        stacks = np.empty((ids.shape[1],) + self.stack_shape, self._dtype)
+        for j in range(self._k):
+            np.take(self._frames, ids[j] % self._capacity, axis=0,
+                    out=stacks[:, j])
+        return stacks
+
+    def state_dict(self) -> Dict[str, Any]:
+        """The store's state as plain numpy data (only the written slots)."""
+        written = min(self._next_id, self._capacity)
+        return {
+            'n_frames': self._k,
+            'capacity_frames': self._capacity,
+            'next_id': self._next_id,
+            'frames': self._frames[:written].copy(),
+            'links': self._links[:written].copy(),
+        }
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """Restores a state from state_dict(); ids stay valid.
+
+        A store saved with another capacity keeps the newest frames that
+        fit, so the observations it held that still fit stay alive.
+
+        Args:
+            state: A dict returned by state_dict().
+
+        Raises:
+            ValueError: The saved stacks have another shape or dtype.
+        """
+        frames = state['frames']
+        if state['n_frames'] != self._k or \
+                frames.shape[1:] != self._frame_shape or \
+                frames.dtype != self._dtype:
+            raise ValueError(
+                f'The saved frame store holds stacks of {state["n_frames"]} '
+                f'frames {frames.shape[1:]} ({frames.dtype}), this one of '
+                f'{self._k} frames {self._frame_shape} ({self._dtype}): the '
+                f'observations changed since it was saved.')
+        next_id = int(state['next_id'])
+        ids = np.arange(max(next_id - min(state['capacity_frames'],
+                                          self._capacity), 0), next_id)
+        old_slots = ids % state['capacity_frames']
+        self._frames[ids % self._capacity] = frames[old_slots]
+        self._links[ids % self._capacity] = state['links'][old_slots]
+        self._next_id = next_id
