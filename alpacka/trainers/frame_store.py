@@ -153,6 +153,11 @@ class FrameStackStore:
                 f'{", ".join(map(str, self.stack_shape))}] (T observations '
                 f'of {self._k} frames {self._frame_shape}); got shape '
                 f'{stacks.shape}.')
+        if not np.can_cast(stacks.dtype, self._dtype, casting='same_kind'):
+            raise ValueError(
+                f'{what} are {stacks.dtype}, the store holds {self._dtype} '
+                f'frames: storing them would lose their values. Build the '
+                f'store with the observations\' dtype.')
         return stacks
 
     def _check_continues(self, previous: np.ndarray, stacks: np.ndarray,

@@ -121,6 +121,11 @@ class SumTree:
         """Sum of all priorities."""
         return float(self._sums[1])
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the two trees."""
+        return self._sums.nbytes + self._mins.nbytes
+
     def min_positive(self) -> float:
         """The smallest positive priority (inf if there is none)."""
         return float(self._mins[1])
@@ -260,6 +265,12 @@ class PrioritizedReplayBuffer(replay_buffers.UniformReplayBuffer):
     def max_priority(self) -> float:
         """The largest stored priority p^alpha seen so far (1 at the start)."""
         return self._max_priority
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the preallocated datapoints and the trees."""
+        return sum(storage.nbytes for storage in self._storage) + \
+            self._tree.nbytes
 
     @property
     def tree(self) -> SumTree:

@@ -156,6 +156,8 @@ def test_check_catches_observations_that_are_not_frame_stacks():
         store.add_stretch(None, shuffled)
     with pytest.raises(ValueError, match=r'shaped \[T, 4, 2, 3\]'):
         store.add_stretch(None, stacks[:, :2])
+    with pytest.raises(ValueError, match='are float32, the store holds uint8'):
+        store.add_stretch(None, stacks.astype(np.float32))
     # Without check, the store trusts the caller.
     unchecked = frame_store.FrameStackStore(K, TINY_FRAME, 20)
     unchecked.add_next(unchecked.add_first(stacks[0]), not_following)

@@ -186,6 +186,8 @@ def test_state_round_trip_draws_identical_samples():
         NESTED, capacity=6, priority_exponent=0.7, seed=123)
     restored.load_state_dict(state)
     assert restored.max_priority == buffer.max_priority
+    # 6 datapoints of 8 + 12 bytes; two trees of 2 * 8 float64 nodes.
+    assert restored.nbytes == 6 * 20 + 2 * 16 * 8
     for step in range(5):
         for one in (buffer, restored):
             one.add(_nested(np.array([100 + step])))
