@@ -72,6 +72,13 @@ def check_fits_in_memory(nbytes: int, what: str) -> None:
 class FrameStackStore:
     """A ring of frames with back links, from which frame stacks are rebuilt.
 
+    A trainer adds an episode's observations o_0 .. o_T as one or more
+    stretches: ``ids = add_stretch(None, o[0:t + 1])`` at the episode's
+    start, ``add_stretch(ids[-1], o[t + 1:u + 1])`` for the next piece, and
+    keeps (ids[i], ids[i + 1]) as a transition's (observation id, next
+    observation id). A next observation's frames are never older than its
+    observation's, so ``alive`` of the observation id vouches for both.
+
     Args:
         n_frames: k, the number of frames in a stack.
         frame_signature: Shape and dtype of one frame, e.g.
