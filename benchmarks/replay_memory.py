@@ -141,8 +141,10 @@ def fill_deduplicated(episodes: List[Episode], capacity: int, slack: float,
     """Fills a FrameStackStore and a replay of ids; returns the figures."""
     gc.collect()
     rss_before = rss_bytes()
+    # With the default slack, frame_store.frames_for(capacity, N_FRAMES).
     store = frame_store.FrameStackStore(
-        N_FRAMES, FRAME, capacity_frames=int(np.ceil(capacity * (1 + slack))))
+        N_FRAMES, FRAME,
+        capacity_frames=int(np.ceil(capacity * (1 + slack))) + N_FRAMES)
     replay = replay_buffers.UniformReplayBuffer(
         {**ID_FIELDS, **SCALARS}, capacity=capacity, seed=0)
     start_time = time.perf_counter()
@@ -174,8 +176,8 @@ def fill_deduplicated(episodes: List[Episode], capacity: int, slack: float,
         ids = ids[store.alive(ids)]
         return store.get(ids)
 
-    return {'nbytes': store.nbytes + replay_nbytes, 'rss': rss_growth,
-            'store_nbytes': store.nbytes, 'alive': float(alive.mean()),
+    return {'nbytes': store.nbytes_capacity + replay_nbytes,
+            'rss': rss_growth, 'store_nbytes': store.nbytes_capacity, 'alive': float(alive.mean()),
             'fill_s': fill_s, 'sample_us': _time_us(sample)}
 
 
@@ -238,8 +240,9 @@ def main() -> None:
                         help='replay capacity of the full-stack replay')
     parser.add_argument('--real-steps', type=int, default=3000,
                         help='Breakout env steps recorded, then reused')
-    parser.add_argument('--slack', type=float, default=0.01,
-                        help='frames held = transitions * (1 + slack)')
+    parser.add_argument('--slack', type=float,
+                        default=frame_store.FRAME_SLACK,
+                        help='frames held = transitions * (1 + slack) + 4')
     parser.add_argument('--stretch', type=int, default=32,
                         help='transitions per added stretch')
     parser.add_argument('--seed', type=int, default=0)

@@ -8,8 +8,9 @@ frames per transition; this store costs about one.
 
 Frames go into a preallocated ring of ``capacity_frames`` slots. Each frame
 gets an absolute id (the count of frames written before it; its slot is
-id % capacity_frames) and a link: the id of the frame before it in its
-stack. A frame that starts a stack links to itself, so the frame repeats
+id % capacity_frames) and a link to the frame before it in its stack, kept
+as an int32 offset back (its id minus that frame's id). A frame that starts
+a stack links to itself (offset 0), so the frame repeats
 when the links are followed past it, which is exactly the stack of a reset.
 An observation is named by the id of its newest frame, and rebuilt by
 following k - 1 links. Replay datapoints keep these integer ids instead of
@@ -21,52 +22,34 @@ transitions needs ``capacity_frames`` only slightly above C (one extra frame
 per episode, for its last observation, plus k - 1).
 """
 
-import os
+import math
 from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
 from alpacka import data
-from alpacka import errors
+from alpacka.utils import system_memory
+
+# Frames held beyond one per transition, as a fraction of the transitions:
+# each episode's last observation takes a frame of its own, so a replay of
+# episodes of mean length L needs about 1 / L more frames than transitions
+# (random Breakout: L = 188, 0.53%). Transitions whose frames fell out of
+# the ring are resampled, so a shortfall only costs a resample.
+FRAME_SLACK = 0.01
 
 
-class ReplayTooLargeError(errors.ConfigError, MemoryError):
-    """A replay (or frame store) larger than the machine's memory."""
-
-
-def available_memory() -> Optional[int]:
-    """Bytes the kernel can give without swapping (Linux), or None."""
-    try:
-        with open('/proc/meminfo', encoding='ascii') as meminfo:
-            for line in meminfo:
-                if line.startswith('MemAvailable:'):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf('SC_AVPHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
-    except (AttributeError, OSError, ValueError):
-        return None
-
-
-def check_fits_in_memory(nbytes: int, what: str) -> None:
-    """Raises before preallocating ``nbytes`` the machine cannot hold.
+def frames_for(capacity_transitions: int, n_frames: int) -> int:
+    """The capacity_frames for a replay of capacity_transitions transitions.
 
     Args:
-        nbytes: The size of the planned allocation.
-        what: What is being allocated, for the message, e.g. 'A frame store
-            of 1000000 frames'.
+        capacity_transitions: The replay's capacity C.
+        n_frames: k, the frames per stack (the oldest stack reaches k - 1
+            frames back).
 
-    Raises:
-        ReplayTooLargeError: nbytes exceeds the memory available now.
+    Returns:
+        ceil(C * (1 + FRAME_SLACK)) + k.
     """
-    available = available_memory()
-    if available is not None and nbytes > available:
-        raise ReplayTooLargeError(
-            f'{what} needs {nbytes / 2**30:.2f} GiB, but this machine has '
-            f'{available / 2**30:.2f} GiB of memory available: lower the '
-            f'replay capacity (or the observation size), or run on a machine '
-            f'with more memory.')
+    return math.ceil(capacity_transitions * (1 + FRAME_SLACK)) + n_frames
 
 
 class FrameStackStore:
@@ -102,16 +85,21 @@ class FrameStackStore:
         self._dtype = np.dtype(frame_signature.dtype)
         self._capacity = capacity_frames
         self._check = check
-        frame_bytes = int(np.prod(self._frame_shape)) * self._dtype.itemsize
-        check_fits_in_memory(
-            capacity_frames * (frame_bytes + 8),
-            f'A frame store of {capacity_frames} frames of shape '
-            f'{self._frame_shape} ({self._dtype})')
+        if capacity_frames >= 2 ** 31:  # Offsets are below the capacity.
+            raise ValueError(f'capacity_frames must be below 2**31, got '
+                             f'{capacity_frames}.')
+        self._frame_nbytes = int(np.prod(self._frame_shape)) * \
+            self._dtype.itemsize + np.dtype(np.int32).itemsize
+        system_memory.check_fits(
+            capacity_frames * self._frame_nbytes,
+            f'A frame store of {capacity_frames:,} frames of shape '
+            f'{self._frame_shape} ({self._dtype})',
+            'Lower the replay capacity.')
         self._frames = np.empty((capacity_frames,) + self._frame_shape,
                                 self._dtype)
-        # Per slot, the id of the previous frame of its stack (itself at a
-        # stack's start).
-        self._links = np.empty(capacity_frames, np.int64)
+        # Per slot, how many ids back the previous frame of its stack is
+        # (0 at a stack's start: the frame repeats).
+        self._offsets = np.empty(capacity_frames, np.int32)
         self._next_id = 0  # Frames written so far: the next frame's id.
 
     @property
@@ -131,8 +119,14 @@ class FrameStackStore:
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the preallocated frames and links."""
-        return self._frames.nbytes + self._links.nbytes
+        """Bytes of the frames and links written so far (resident memory:
+        numpy's preallocation reserves the rest without touching it)."""
+        return min(self._next_id, self._capacity) * self._frame_nbytes
+
+    @property
+    def nbytes_capacity(self) -> int:
+        """Bytes of the frames and links once the ring is full."""
+        return self._frames.nbytes + self._offsets.nbytes
 
     @property
     def stack_shape(self) -> Tuple[int, ...]:
@@ -147,7 +141,7 @@ class FrameStackStore:
         kept = slice(max(n - self._capacity, 0), n)
         slots = ids[kept] % self._capacity
         self._frames[slots] = frames[kept]
-        self._links[slots] = links[kept]
+        self._offsets[slots] = ids[kept] - links[kept]
         self._next_id += n
         return ids
 
@@ -282,7 +276,7 @@ class FrameStackStore:
         for j in range(self._k - 2, -1, -1):
             # A dead frame's slot holds a newer frame's link: garbage, but
             # its stack is already marked dead.
-            ids[j] = self._links[ids[j + 1] % self._capacity]
+            ids[j] = ids[j + 1] - self._offsets[ids[j + 1] % self._capacity]
             alive &= ids[j] >= oldest_held
         return ids, alive
 
@@ -329,7 +323,7 @@ class FrameStackStore:
             'capacity_frames': self._capacity,
             'next_id': self._next_id,
             'frames': self._frames[:written].copy(),
-            'links': self._links[:written].copy(),
+            'offsets': self._offsets[:written].copy(),
         }
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
@@ -358,5 +352,5 @@ class FrameStackStore:
                                           self._capacity), 0), next_id)
         old_slots = ids % state['capacity_frames']
         self._frames[ids % self._capacity] = frames[old_slots]
-        self._links[ids % self._capacity] = state['links'][old_slots]
+        self._offsets[ids % self._capacity] = state['offsets'][old_slots]
         self._next_id = next_id

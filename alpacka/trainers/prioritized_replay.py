@@ -18,8 +18,8 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from alpacka import data
-from alpacka.trainers import frame_store
 from alpacka.trainers import replay_buffers
+from alpacka.utils import system_memory
 
 
 def priorities_from_td_errors(td_errors: np.ndarray, priority_exponent: float,
@@ -252,14 +252,12 @@ class PrioritizedReplayBuffer(replay_buffers.UniformReplayBuffer):
             raise ValueError(f'The priority epsilon must be > 0 (so that '
                              f'every datapoint stays drawable), got '
                              f'{epsilon}.')
-        datapoint_bytes = sum(
-            int(np.prod(leaf.signature.shape)) *
-            np.dtype(leaf.signature.dtype).itemsize
-            for leaf in data.leaves_with_paths(datapoint_signature))
         # The two trees: at most 4 float64 nodes per slot each.
-        frame_store.check_fits_in_memory(
-            max(capacity, 0) * (datapoint_bytes + 64),
-            f'A prioritized replay of {capacity} datapoints')
+        system_memory.check_fits(
+            max(capacity, 0) * (
+                replay_buffers.datapoint_nbytes(datapoint_signature) + 64),
+            f'A prioritized replay of {capacity:,} datapoints',
+            'Lower the replay capacity.')
         super().__init__(datapoint_signature, capacity, seed)
         self._alpha = float(priority_exponent)
         self._epsilon = float(epsilon)

@@ -8,6 +8,7 @@ import pytest
 from gymnasium.wrappers import FrameStackObservation
 
 from alpacka import data
+from alpacka import errors
 from alpacka.trainers import frame_store
 
 K = 4
@@ -186,9 +187,16 @@ def test_state_round_trip_keeps_ids_and_stacks():
 def test_memory_is_one_frame_and_one_link_per_slot():
     store = frame_store.FrameStackStore(
         K, data.TensorSignature((84, 84), np.uint8), capacity_frames=1000)
-    assert store.nbytes == 1000 * (84 * 84 + 8)
-    with pytest.raises(frame_store.ReplayTooLargeError,
-                       match='A frame store of 1000000000 frames'):
+    assert store.nbytes_capacity == 1000 * (84 * 84 + 4)
+    assert store.nbytes == 0
+    frames = np.zeros((300, K, 84, 84), np.uint8)
+    store.add_stretch(None, frames)  # The first stack costs one frame.
+    assert store.nbytes == 300 * (84 * 84 + 4)
+    store.add_stretch(None, np.zeros((2000, K, 84, 84), np.uint8))
+    assert store.nbytes == store.nbytes_capacity
+    assert frame_store.frames_for(200_000, K) == 202_000 + K
+    with pytest.raises(errors.ConfigError,
+                       match='A frame store of 1,000,000,000 frames'):
         frame_store.FrameStackStore(
             K, data.TensorSignature((84, 84), np.uint8), 10**9)
     with pytest.raises(ValueError, match='below n_frames'):

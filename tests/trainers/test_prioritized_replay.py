@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from alpacka import data
-from alpacka.trainers import frame_store
+from alpacka import errors
 from alpacka.trainers import prioritized_replay
 
 SCALAR = data.TensorSignature(shape=(), dtype=np.int64)
@@ -232,6 +232,7 @@ def test_bad_sampling_and_updates_are_named():
 
 def test_a_replay_larger_than_memory_fails_before_allocating():
     pixels = data.TensorSignature(shape=(84, 84, 4), dtype=np.uint8)
-    with pytest.raises(frame_store.ReplayTooLargeError,
-                       match='GiB of memory available: lower the replay'):
+    with pytest.raises(errors.ConfigError,
+                       match='A prioritized replay of 1,000,000,000 '
+                             'datapoints needs'):
         prioritized_replay.PrioritizedReplayBuffer(pixels, capacity=10**9)
