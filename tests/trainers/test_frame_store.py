@@ -201,3 +201,51 @@ def test_memory_is_one_frame_and_one_link_per_slot():
             K, data.TensorSignature((84, 84), np.uint8), 10**9)
     with pytest.raises(ValueError, match='below n_frames'):
         frame_store.FrameStackStore(K, TINY_FRAME, K - 1)
+
+
+@pytest.mark.parametrize('prioritized', [False, True])
+def test_the_trainers_replay_stacks_equal_the_envs(prioritized):
+    # pylint: disable=import-outside-toplevel
+    from alpacka.trainers import prioritized_replay
+    from alpacka.trainers import q_learning
+    signature = data.NetworkSignature(
+        input=data.TensorSignature((K, 4), np.float32),
+        output=data.TensorSignature((2,), np.float32))
+    # A replay smaller than the episodes added, so both rings wrap and some
+    # sampled transitions have lost frames (and are drawn again).
+    trainer = q_learning.QLearningTrainer(
+        signature, frame_storage=True, prioritized=prioritized,
+        replay_buffer_capacity=200, batch_size=64, seed=0)
+    assert isinstance(trainer.replay_buffer,
+                      prioritized_replay.PrioritizedReplayBuffer) == prioritized
+    env = FrameStackObservation(gym.make('CartPole-v1'), K)
+    env.action_space.seed(0)
+    seen = set()  # (observation, action, next observation) of every step.
+    for seed in range(25):
+        observation, _ = env.reset(seed=seed)
+        steps = []
+        done = False
+        while not done:
+            action = env.action_space.sample()
+            next_observation, reward, terminated, truncated, _ = env.step(action)
+            steps.append((observation, action, reward, next_observation,
+                          terminated))
+            seen.add((observation.tobytes(), int(action),
+                      next_observation.tobytes()))
+            observation, done = next_observation, terminated or truncated
+        observations, actions, rewards, next_observations, terminals = map(
+            np.array, zip(*steps))
+        trainer.add_episode(data.Episode(data.Transition(
+            observations, actions, rewards.astype(np.float32),
+            np.zeros(len(steps), bool), next_observations, {}, terminals,
+            np.zeros(len(steps), bool)), float(rewards.sum())))
+    assert trainer.frame_store.frames_written > \
+        trainer.frame_store.capacity_frames
+    for _ in range(5):
+        batch = trainer.sample_batch(network=None)
+        assert batch['observation'].shape == (64, K, 4)
+        for observation, action, next_observation in zip(
+                batch['observation'], batch['action'],
+                batch['next_observation']):
+            assert (observation.tobytes(), int(action),
+                    next_observation.tobytes()) in seen
