@@ -328,6 +328,10 @@ class PrioritizedReplayBuffer(replay_buffers.UniformReplayBuffer):
             raise ValueError(f'The importance exponent (beta) must be in '
                              f'[0, 1], got {importance_exponent}.')
         total = self._tree.total
+        if total <= 0:
+            raise ValueError('Cannot sample from a prioritized replay whose '
+                             'datapoints were all discarded: add new ones '
+                             'first.')
         prefix_sums = (np.arange(batch_size) + self._rng.random(batch_size)) \
             * (total / batch_size)
         slots = self._tree.find(prefix_sums)
@@ -354,10 +358,7 @@ class PrioritizedReplayBuffer(replay_buffers.UniformReplayBuffer):
             raise ValueError(f'update_priorities got {slots.size} slots and '
                              f'{td_errors.size} TD errors: pass one TD '
                              f'error per sampled slot.')
-        if np.any((slots < 0) | (slots >= self._size)):
-            raise IndexError(f'Prioritized replay slots must be in [0, '
-                             f'{self._size}) (the slots filled); use the '
-                             f'slots returned by sample() or add().')
+        self._check_slots(slots)
         if not np.all(np.isfinite(td_errors)):
             raise ValueError('update_priorities got a NaN or infinite TD '
                              'error: the Q-network has diverged.')
@@ -367,6 +368,28 @@ class PrioritizedReplayBuffer(replay_buffers.UniformReplayBuffer):
         if priorities.size:
             self._max_priority = max(self._max_priority,
                                      float(priorities.max()))
+
+    def discard(self, slots: np.ndarray) -> None:
+        """Never draws these datapoints again (until their slots are reused).
+
+        For datapoints that became unusable, e.g. whose frames a
+        FrameStackStore overwrote. Their priority becomes 0, which no
+        TD error gives: a tiny epsilon^alpha priority instead would make
+        them the least likely datapoints, whose weight normalises all the
+        others, and so shrink every importance weight.
+
+        Args:
+            slots: int array [K] of physical slots.
+        """
+        slots = np.asarray(slots, np.int64).reshape(-1)
+        self._check_slots(slots)
+        self._tree.update(slots, 0.0)
+
+    def _check_slots(self, slots: np.ndarray) -> None:
+        if np.any((slots < 0) | (slots >= self._size)):
+            raise IndexError(f'Prioritized replay slots must be in [0, '
+                             f'{self._size}) (the slots filled); use the '
+                             f'slots returned by sample() or add().')
 
     def state_dict(self) -> Dict[str, Any]:
         """The uniform buffer's state plus the priorities and their max."""

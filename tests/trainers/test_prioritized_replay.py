@@ -236,3 +236,23 @@ def test_a_replay_larger_than_memory_fails_before_allocating():
                        match='A prioritized replay of 1,000,000,000 '
                              'datapoints needs'):
         prioritized_replay.PrioritizedReplayBuffer(pixels, capacity=10**9)
+
+
+def test_discarded_datapoints_are_never_drawn_and_leave_weights_alone():
+    buffer = prioritized_replay.PrioritizedReplayBuffer(
+        SCALAR, capacity=4, priority_exponent=1.0, epsilon=1.0, seed=0)
+    buffer.add(np.arange(4))
+    buffer.update_priorities(np.arange(4), np.array([1.0, 3.0, 0.0, 0.0]))
+    buffer.discard(np.array([2, 3]))  # Priorities 2, 4, 0, 0.
+    batch, _, weights = buffer.sample(1000, importance_exponent=1.0)
+    assert set(batch.tolist()) == {0, 1}
+    # The least likely datapoint left (priority 2) has weight 1.
+    np.testing.assert_allclose(weights, np.where(batch == 0, 1.0, 0.5))
+    # A new datapoint in a discarded slot is drawable again.
+    buffer.add(np.arange(4, 7))  # Slots 0, 1, 2.
+    assert buffer.tree.priorities(np.array([2]))[0] == buffer.max_priority
+    buffer.discard(np.arange(4))
+    with pytest.raises(ValueError, match='all discarded'):
+        buffer.sample(2, importance_exponent=0.5)
+    with pytest.raises(IndexError, match='the slots filled'):
+        buffer.discard(np.array([4]))
