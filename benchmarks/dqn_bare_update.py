@@ -15,6 +15,8 @@ from typing import Any, Dict, Literal
 
 import numpy as np
 
+import sac_bare_update
+
 FRAME_SHAPE = (84, 84, 4)
 
 
@@ -115,14 +117,10 @@ class BareDQNUpdate:
         Returns:
             The last loss (fetched once, at the end).
         """
-        size = len(data['reward'])
         loss = None
-        for _ in range(n_updates):
-            index = rng.integers(size, size=batch_size)
-            loss = self.update(data['observation'][index],
-                               data['action'][index], data['reward'][index],
-                               data['next_observation'][index],
-                               data['terminated'][index])
+        for batch in sac_bare_update.uniform_batches(data, n_updates, rng,
+                                                     batch_size):
+            loss = self.update(*batch)
             self._n_updates += 1
             if self._n_updates % self._target_every == 0:
                 self.copy_target()
