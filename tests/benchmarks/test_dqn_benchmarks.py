@@ -232,29 +232,17 @@ def _sb3_python():
     return python
 
 
-def _peer_records(python, *runs):
-    """The JSON lines of sb3_peer.py runs (one argument list each), run at
-    the same time."""
-    processes = [subprocess.Popen(  # pylint: disable=consider-using-with
-        [python, peer_venvs.peer_script('sb3'), *arguments],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=dict(os.environ, **harness.ONE_THREAD)) for arguments in runs]
-    records = []
-    for process in processes:
-        stdout, stderr = process.communicate(timeout=300)
-        assert process.returncode == 0, stderr
-        records.append([json.loads(line) for line in stdout.splitlines()
-                        if line.startswith('{')])
-    return records
-
-
-def test_sb3_peer_dqn_runs_minatar_and_times_nature_updates():
-    learning, timing = _peer_records(  # pylint: disable=unbalanced-tuple-unpacking
-        _sb3_python(),
-        ['learn', '--algo', 'dqn', '--env', 'MinAtar/Breakout-v1', '--steps',
-         '300', '--eval_every', '150', '--eval_episodes', '1'],
-        ['updates', '--algo', 'dqn', '--n_updates', '3', '--fill', '64'])
-    assert [record['steps'] for record in learning] == [150, 300, 300]
-    assert learning[-1]['done'] is True
-    assert all(record['eval_return'] >= 0 for record in learning[:2])
-    assert timing[0]['updates_per_s'] > 0
+def test_sb3_peer_dqn_runs_minatar():
+    # The updates mode is left to dqn_update_speed.py: a second torch
+    # process would double this test's time.
+    result = subprocess.run(
+        [_sb3_python(), peer_venvs.peer_script('sb3'), 'learn', '--algo',
+         'dqn', '--env', 'MinAtar/Breakout-v1', '--steps', '300',
+         '--eval_every', '150', '--eval_episodes', '1'],
+        capture_output=True, text=True, check=True, timeout=300,
+        env=dict(os.environ, **harness.ONE_THREAD))
+    records = [json.loads(line) for line in result.stdout.splitlines()
+               if line.startswith('{')]
+    assert [record['steps'] for record in records] == [150, 300, 300]
+    assert records[-1]['done'] is True
+    assert all(record['eval_return'] >= 0 for record in records[:2])
