@@ -21,8 +21,9 @@ table.
 minimal set) or 'MinAtar/Breakout-v0' (all 6, as examples/dqn.py plays);
 use the one the Alpacka config plays.
 
-Usage (a 500,000-frame run, one update per frame, takes about an hour or
-more on one core; 3 seeds x 2 sides two at a time: about 3-4 hours):
+Usage (a 500,000-frame run, one update per frame, takes roughly 1-2 hours
+on one core; 3 seeds x 2 sides two at a time: about 3-6 hours; resumable
+with --root):
     python benchmarks/dqn_minatar.py [--seeds 3]
         [--budgets 100000 250000 500000] [--eval_every N]
         [--eval_episodes 10] [--peer_env MinAtar/Breakout-v1]
