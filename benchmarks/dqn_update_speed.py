@@ -25,7 +25,7 @@ and Alpacka / SB3.
 Usage (about 1-2 minutes per round at the default sizes on a loaded 2-core
 machine; the default 5 rounds take about 10 minutes):
     python benchmarks/dqn_update_speed.py [--rounds 5] [--updates 200]
-        [--fill 2000] [--sides bare alpacka sb3]
+        [--fill 2000] [--sides bare alpacka sb3] [--bare_jit_compile]
 """
 
 import argparse
@@ -61,12 +61,14 @@ SIDES = ('bare', 'alpacka', 'sb3')
 Timer = Callable[[int], float]
 
 
-def bare_updates_per_s(batches: Dict[str, np.ndarray], seed: int) -> Timer:
-    """The bare side (a): a BareDQNUpdate, compiled, timed per call."""
+def bare_updates_per_s(batches: Dict[str, np.ndarray], seed: int,
+                       jit_compile: bool = False) -> Timer:
+    """The bare side (a): a BareDQNUpdate, compiled (with XLA if
+    jit_compile), timed per call."""
     tf, keras = tensorflow_import.import_tensorflow()
     bare = dqn_bare_update.BareDQNUpdate(
         tf, keras, N_ACTIONS, learning_rate=LEARNING_RATE,
-        target_every=TARGET_EVERY, seed=seed)
+        target_every=TARGET_EVERY, seed=seed, jit_compile=jit_compile)
     rng = np.random.default_rng(seed)
     bare.train(batches, 20, rng, BATCH_SIZE)  # Compiles.
 
@@ -154,14 +156,15 @@ def sb3_updates_per_s(python: str, fill: int, seed: int) -> Timer:
     return timer
 
 
-def make_timers(sides: Sequence[str], fill: int, seed: int
+def make_timers(sides: Sequence[str], fill: int, seed: int,
+                bare_jit_compile: bool = False
                 ) -> Tuple[Dict[str, Timer], List[str]]:
     """The timers of the sides that can run, and a line for each that
     cannot."""
     timers, skipped = {}, []
     batches = dqn_bare_update.random_atari_batches(fill, N_ACTIONS, seed)
     if 'bare' in sides:
-        timers['bare'] = bare_updates_per_s(batches, seed)
+        timers['bare'] = bare_updates_per_s(batches, seed, bare_jit_compile)
     if 'alpacka' in sides:
         try:
             timers['alpacka'] = alpacka_updates_per_s(batches, seed)
@@ -218,6 +221,9 @@ def parse(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--sides', nargs='+', choices=SIDES,
                         default=list(SIDES))
+    parser.add_argument('--bare_jit_compile', action='store_true',
+                        help='compile the bare update with XLA (for a '
+                             'QNetwork whose update is XLA-compiled too)')
     return parser.parse_args(argv)
 
 
@@ -227,7 +233,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
     print(f'DQN updates at batch {BATCH_SIZE} on the Nature conv net, '
           f'{args.rounds} rounds of {args.updates}, one thread each; load '
           f'average {os.getloadavg()[0]:.2f}.', flush=True)
-    timers, skipped = make_timers(args.sides, args.fill, args.seed)
+    timers, skipped = make_timers(args.sides, args.fill, args.seed,
+                                  args.bare_jit_compile)
     for line in skipped:
         print(f'  {line}.')
     medians = measure(timers, args.rounds, args.updates)
