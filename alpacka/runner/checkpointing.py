@@ -171,3 +171,20 @@ class Checkpointer:
                     f'Checkpoint file {path} could not be restored '
                     f'({type(error).__name__}: {error}).') from error
         return runner_state
+
+
+def restore_network(checkpoint_dir: str, network: Any) -> None:
+    """Loads only the network of a checkpoint (for playing it back).
+
+    Raises:
+        CorruptCheckpointError: the network file is missing or unreadable.
+    """
+    path = os.path.join(checkpoint_dir, _NETWORK)
+    try:
+        network.restore(path)
+    except CorruptCheckpointError:
+        raise
+    except Exception as error:  # pylint: disable=broad-except
+        raise CorruptCheckpointError(
+            f'Checkpoint file {path} could not be restored '
+            f'({type(error).__name__}: {error}).') from error
