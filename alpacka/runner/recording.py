@@ -177,9 +177,9 @@ def write_frames(frames: List[Any], path: str, fps: float) -> None:
     add up), as Pillow does.
 
     Raises:
-        RecordingError: the suffix is neither .gif nor .mp4, or .mp4 without
-            imageio's ffmpeg plugin.
+        RecordingError: see check_writable.
     """
+    check_writable(path)
     suffix = os.path.splitext(path)[1].lower()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     if suffix == '.gif':
@@ -187,21 +187,33 @@ def write_frames(frames: List[Any], path: str, fps: float) -> None:
         images = [Image.fromarray(frame) for frame in frames]
         images[0].save(path, save_all=True, append_images=images[1:],
                        duration=max(int(round(1000 / fps)), 1), loop=0)
-    elif suffix == '.mp4':
+    else:
+        import imageio.v2 as imageio  # pylint: disable=import-outside-toplevel
+        with imageio.get_writer(path, fps=fps) as writer:
+            for frame in frames:
+                writer.append_data(frame)
+
+
+def check_writable(path: str) -> None:
+    """Raises RecordingError unless write_frames can write path's format.
+
+    Raises:
+        RecordingError: the suffix is neither .gif nor .mp4, or .mp4 without
+            imageio's ffmpeg plugin.
+    """
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in ('.gif', '.mp4'):
+        raise RecordingError(
+            f'--output {path}: the suffix must be .gif or .mp4.')
+    if suffix == '.mp4':
         try:
-            import imageio.v2 as imageio  # pylint: disable=import-outside-toplevel
+            import imageio.v2  # pylint: disable=import-outside-toplevel,unused-import
             import imageio_ffmpeg  # pylint: disable=import-outside-toplevel,unused-import
         except ImportError as error:
             raise RecordingError(
                 f'Writing {path} needs imageio with its ffmpeg plugin '
                 f'({error}). Install it (pip install imageio[ffmpeg]) or '
                 f'write a GIF (--output with a .gif suffix).') from error
-        with imageio.get_writer(path, fps=fps) as writer:
-            for frame in frames:
-                writer.append_data(frame)
-    else:
-        raise RecordingError(
-            f'--output {path}: the suffix must be .gif or .mp4.')
 
 
 def record(output_dir: str, output: Optional[str] = None, episodes: int = 1,
@@ -230,9 +242,7 @@ def record(output_dir: str, output: Optional[str] = None, episodes: int = 1,
     output_dir = os.path.abspath(os.path.expanduser(output_dir))
     checkpoint_dir = _checkpoint_dir(output_dir, checkpoint)
     output = output or os.path.join(output_dir, DEFAULT_OUTPUT)
-    if os.path.splitext(output)[1].lower() not in ('.gif', '.mp4'):
-        raise RecordingError(
-            f'--output {output}: the suffix must be .gif or .mp4.')
+    check_writable(output)
     gin.clear_config()
     cli.parse_gin([run_directory.config_path(output_dir)], [])
     _bind_for_recording()
