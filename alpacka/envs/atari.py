@@ -64,6 +64,27 @@ def _register_ale() -> None:
     gymnasium.register_envs(ale_py)
 
 
+def _normalized(name: str) -> str:
+    return name.replace('_', '').replace('-', '').lower()
+
+
+def canonical_game(game: str) -> str:
+    """ale-py's name of a game given in any case or in snake_case
+    ('pong', 'space_invaders' -> 'Pong', 'SpaceInvaders').
+
+    Raises:
+        UnknownGameError: no such game; the message names close ones.
+    """
+    _register_ale()
+    if _env_id(game) in gymnasium.registry:
+        return game
+    matches = [name for name in registered_games()
+               if _normalized(name) == _normalized(game)]
+    if len(matches) != 1:
+        raise UnknownGameError(_unknown_game_message(game))
+    return matches[0]
+
+
 def _unknown_game_message(game: str) -> str:
     games = registered_games()
     by_lower = {name.lower(): name for name in games}
@@ -107,7 +128,8 @@ class AtariEnv(base.ModelEnv):
     is not part of the state.
 
     Args:
-        game: ale-py's CamelCase game name, e.g. 'Breakout', 'Pong'.
+        game: ale-py's game name, e.g. 'Breakout', 'SpaceInvaders' (any
+            case, or snake_case: 'space_invaders').
         frame_skip: Emulator frames per agent step (the action is repeated;
             the observation is the max of the last two frames).
         noop_max: At reset, a uniform 1..noop_max no-op frames (0: none).
@@ -143,9 +165,7 @@ class AtariEnv(base.ModelEnv):
                 Optional[int], validation.AtLeast(1)] = 108_000,
             fire_on_reset: Optional[bool] = None,
             render_mode: Optional[Literal['rgb_array']] = None):
-        _register_ale()
-        if _env_id(game) not in gymnasium.registry:
-            raise UnknownGameError(_unknown_game_message(game))
+        game = canonical_game(game)
         self._ale_env = gymnasium.make(
             _env_id(game), frameskip=1, obs_type='grayscale',
             repeat_action_probability=repeat_action_probability,

@@ -42,7 +42,7 @@ def test_spaces_shapes_and_render(breakout):
 
 
 def test_seeded_episodes_replay_exactly(breakout):
-    actions = np.random.default_rng(0).integers(4, size=300)
+    actions = np.random.default_rng(0).integers(4, size=200)
     first, first_rewards = _play(breakout, 7, actions)
     again, again_rewards = _play(envs.AtariEnv(), 7, actions)
     other, _ = _play(breakout, 8, actions)
@@ -50,7 +50,7 @@ def test_seeded_episodes_replay_exactly(breakout):
     assert first_rewards == again_rewards
     # Sticky actions and no-ops follow the seed: another seed differs.
     assert first.shape != other.shape or not np.array_equal(first, other)
-    # Random play in Breakout scores and loses balls within 300 steps.
+    # Random play in Breakout scores within 200 steps.
     assert sum(first_rewards) > 0
 
 
@@ -82,7 +82,7 @@ def test_noop_starts_and_fire_on_reset():
     assert plain.ale.getEpisodeFrameNumber() == 0
     noops = envs.AtariEnv(noop_max=30, fire_on_reset=False)
     starts = set()
-    for seed in range(6):
+    for seed in range(4):
         noops.reset(seed=seed)
         starts.add(noops.ale.getEpisodeFrameNumber())
     assert all(1 <= start <= 30 for start in starts) and len(starts) > 1
@@ -120,6 +120,12 @@ def test_clone_restore_replays_exactly_with_sticky_actions(breakout):
     for step, again in zip(first, second):
         np.testing.assert_array_equal(step[0], again[0])
         assert step[1:] == again[1:]
+
+
+def test_game_names_in_any_case_or_snake_case():
+    assert atari.canonical_game('space_invaders') == 'SpaceInvaders'
+    assert atari.canonical_game('breakout') == 'Breakout'
+    assert envs.AtariEnv(game='pong').game == 'Pong'
 
 
 def test_unknown_game_names_close_ones():
