@@ -17,6 +17,7 @@ env's ``np_random`` (the number of no-ops); later unseeded resets continue
 both streams, so a seeded stepper replays exactly.
 """
 
+import copy
 import difflib
 import re
 from typing import Annotated, Any, Hashable, Literal, Optional
@@ -166,6 +167,15 @@ class AtariEnv(base.ModelEnv):
             fire_on_reset: Optional[bool] = None,
             render_mode: Optional[Literal['rgb_array']] = None):
         game = canonical_game(game)
+        # What __deepcopy__ rebuilds the env from (ALE cannot be copied).
+        self._init_kwargs = {
+            'game': game, 'frame_skip': frame_skip, 'noop_max': noop_max,
+            'screen_size': screen_size,
+            'terminal_on_life_loss': terminal_on_life_loss,
+            'repeat_action_probability': repeat_action_probability,
+            'full_action_space': full_action_space,
+            'max_episode_steps': max_episode_steps,
+            'fire_on_reset': fire_on_reset, 'render_mode': render_mode}
         self._ale_env = gymnasium.make(
             _env_id(game), frameskip=1, obs_type='grayscale',
             repeat_action_probability=repeat_action_probability,
@@ -275,6 +285,13 @@ class AtariEnv(base.ModelEnv):
 
     def close(self) -> None:
         self._ale_env.close()
+
+    def __deepcopy__(self, memo: dict) -> 'AtariEnv':
+        duplicate = type(self)(**self._init_kwargs)
+        if self._observation is not None:
+            duplicate.restore_state(self.clone_state())
+        duplicate.np_random = copy.deepcopy(self.np_random, memo)
+        return duplicate
 
     def clone_state(self) -> Hashable:
         return _AtariSnapshot(self.ale.cloneState(include_rng=True),

@@ -1,5 +1,7 @@
 """Tests for AtariEnv: real ale-py Breakout with the Nature preprocessing."""
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -126,6 +128,19 @@ def test_game_names_in_any_case_or_snake_case():
     assert atari.canonical_game('space_invaders') == 'SpaceInvaders'
     assert atari.canonical_game('breakout') == 'Breakout'
     assert envs.AtariEnv(game='pong').game == 'Pong'
+
+
+def test_deepcopy_is_a_new_emulator_in_the_same_state(breakout):
+    breakout.reset(seed=2)
+    for _ in range(10):
+        breakout.step(1)
+    duplicate = copy.deepcopy(breakout)
+    assert duplicate.ale is not breakout.ale
+    actions = [2, 2, 3, 1, 0, 3] * 10
+    for action in actions:
+        step, again = breakout.step(action), duplicate.step(action)
+        np.testing.assert_array_equal(step[0], again[0])
+        assert step[1:4] == again[1:4]
 
 
 def test_unknown_game_names_close_ones():
