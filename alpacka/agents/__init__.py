@@ -7,7 +7,10 @@ Public surface (all registered with Gin under ``alpacka.agents``):
   continuous), CEMAgent (cross-entropy method, continuous),
   DeterministicMCTSAgent (AlphaZero-style, PUCT or Gumbel root selection),
   StochasticMCTSAgent (with rollout, value and Q leaf raters);
-- model-free actor-critic: SoftActorCriticAgent.
+- model-free actor-critic: SoftActorCriticAgent;
+- Q-learning: QAgent, PolicyMixtureAgent and the acting policies
+  (GreedyPolicy, EpsilonGreedyPolicy, ApeXEpsilonGreedyPolicy,
+  BoltzmannPolicy, RandomPolicy; module ``q_policies``).
 
 Modules beside the agents: ``selection`` (the MCTS selection rules: PUCT,
 UCT, Gumbel, temperature and tie-break), ``search_graph`` (the deterministic
@@ -22,14 +25,19 @@ from alpacka.agents.cem import CEMAgent
 from alpacka.agents.episode_record import EpisodeRecord
 from alpacka.agents.core import EpsilonGreedyAgent, RandomAgent, SoftmaxAgent
 from alpacka.agents.deterministic_mcts import DeterministicMCTSAgent
+from alpacka.agents.q_learning import PolicyMixtureAgent, QAgent
+from alpacka.agents.q_policies import (ApeXEpsilonGreedyPolicy,
+                                       BoltzmannPolicy, EpsilonGreedyPolicy,
+                                       GreedyPolicy, RandomPolicy)
 from alpacka.agents.sac import SoftActorCriticAgent
 from alpacka.agents.shooting import ShootingAgent
 from alpacka.agents.stochastic_mcts import StochasticMCTSAgent
 
 __all__ = [
-    'Agent', 'CEMAgent', 'DeterministicMCTSAgent', 'EpisodeRecord',
-    'EpsilonGreedyAgent',
-    'OnlineAgent', 'RandomAgent', 'ShootingAgent', 'SoftActorCriticAgent',
+    'Agent', 'ApeXEpsilonGreedyPolicy', 'BoltzmannPolicy', 'CEMAgent', 'DeterministicMCTSAgent', 'EpisodeRecord',
+    'EpsilonGreedyAgent', 'EpsilonGreedyPolicy', 'GreedyPolicy',
+    'OnlineAgent', 'PolicyMixtureAgent', 'QAgent', 'RandomAgent',
+    'RandomPolicy', 'ShootingAgent', 'SoftActorCriticAgent',
     'SoftmaxAgent',
     'StochasticMCTSAgent', 'maybe_coroutine', 'shooting',
 ]

@@ -53,6 +53,9 @@ class Agent:
         env_steps: Environment steps the run had taken (all envs together)
             when the current batch of steps began; set by batch steppers in
             step-based collection (``run_steps``), None otherwise.
+        actor_index: This agent's env's index in the whole batch of envs
+            (across Ray workers), and n_actors that batch's size; set by
+            batch steppers (per-actor exploration, e.g. Ape-X epsilons).
 
     Args:
         parameter_schedules: ``{'attribute.path': fn(epoch)}``; before each
@@ -64,6 +67,8 @@ class Agent:
         self._rng = np.random.default_rng()
         self.evaluation = False
         self.env_steps: Optional[int] = None
+        self.actor_index = 0
+        self.n_actors = 1
 
     def seed(self, seed: Optional[int]) -> None:
         """Reseeds the agent's random generator (self._rng).

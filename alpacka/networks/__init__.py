@@ -2,7 +2,7 @@
 
 Public surface (registered with Gin): ``alpacka.networks.Network``,
 ``TrainableNetwork``, ``DummyNetwork``, ``KerasNetwork``,
-``SoftActorCriticNetwork``; model functions ``alpacka.networks.keras.mlp``
+``SoftActorCriticNetwork``, ``QNetwork``; model functions ``alpacka.networks.keras.mlp``
 and ``alpacka.networks.keras.convnet``; the loss
 ``alpacka.networks.keras.categorical_crossentropy_from_logits``.
 Networks import TensorFlow only when one is constructed.
@@ -17,6 +17,8 @@ Modules:
 * ``model_builders`` (mlp, convnet, fan_in_uniform_mlp), ``losses``,
   ``keras_factories``, ``keras_batches``, ``keras_network``: KerasNetwork
   and what it is built from; ``keras`` keeps the original import path.
+* ``q_network``: QNetwork (DQN, double DQN, dueling, target network),
+  with its maths in ``q_losses`` and its models in ``q_models``.
 * ``sac``: SoftActorCriticNetwork, with its maths in ``sac_losses``, its
   Gaussian and categorical policy heads in ``sac_policies`` and its
   signature and action space in ``sac_spaces``.
@@ -27,7 +29,8 @@ from alpacka.networks.keras_network import KerasNetwork
 from alpacka.networks.model_builders import convnet, mlp
 from alpacka.networks import keras  # The original module's aliases.
 from alpacka.networks import losses  # Registers its losses with Gin.
+from alpacka.networks.q_network import QNetwork
 from alpacka.networks.sac import SoftActorCriticNetwork
 
-__all__ = ['DummyNetwork', 'KerasNetwork', 'Network',
+__all__ = ['DummyNetwork', 'KerasNetwork', 'Network', 'QNetwork',
            'SoftActorCriticNetwork', 'TrainableNetwork', 'convnet', 'mlp']

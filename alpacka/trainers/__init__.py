@@ -14,13 +14,15 @@ from alpacka.trainers import supervised
 from alpacka.trainers.base import DummyTrainer, Trainer
 from alpacka.trainers.replay_buffers import (HierarchicalReplayBuffer,
                                              UniformReplayBuffer)
+from alpacka.trainers.q_learning import QLearningTrainer
 from alpacka.trainers.replay_trainer import ReplayTrainer
 from alpacka.trainers.sac import SoftActorCriticTrainer
 from alpacka.trainers.supervised import SupervisedTrainer
 from alpacka.trainers.td import TDTrainer
 
 __all__ = [
-    'DummyTrainer', 'HierarchicalReplayBuffer', 'ReplayTrainer',
+    'DummyTrainer', 'HierarchicalReplayBuffer', 'QLearningTrainer',
+    'ReplayTrainer',
     'SoftActorCriticTrainer', 'SupervisedTrainer',
     'TDTrainer', 'Trainer',
     'UniformReplayBuffer', 'replay_buffers', 'supervised',

@@ -30,6 +30,13 @@ def _checked_leaves(datapoint_signature: Any,
     return leaves
 
 
+def datapoint_nbytes(datapoint_signature: Any) -> int:
+    """Bytes one datapoint of this nested signature takes in a buffer."""
+    return sum(int(np.prod(leaf.signature.shape, dtype=np.int64)) *
+               np.dtype(leaf.signature.dtype).itemsize
+               for leaf in data.leaves_with_paths(datapoint_signature))
+
+
 def _uniform_indices(rng: np.random.Generator, high: Any,
                      size: int) -> np.ndarray:
     """Uniform integers in [0, high), high a scalar or an int array [size].

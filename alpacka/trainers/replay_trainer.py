@@ -90,18 +90,25 @@ class ReplayTrainer(base.Trainer):  # pylint: disable=abstract-method
             reproducible across versions).
         sampling_hierarchy_depth: 0 for uniform sampling, or the number of
             bucket labels per datapoint (see HierarchicalReplayBuffer).
+        replay_buffer: A buffer the subclass built itself (e.g. a
+            PrioritizedReplayBuffer), used instead of a uniform or
+            hierarchical one.
     """
 
     def __init__(self, network_signature: data.NetworkSignature,
                  datapoint_signature: Any, *, batch_size: int,
                  replay_buffer_capacity: int, seed: Optional[int],
-                 seed_index: int, sampling_hierarchy_depth: int = 0):
+                 seed_index: int, sampling_hierarchy_depth: int = 0,
+                 replay_buffer: Optional[Any] = None):
         super().__init__(network_signature)
         require_network_signature(type(self), network_signature)
         self._batch_size = batch_size
-        self._replay_buffer = make_replay_buffer(
-            datapoint_signature, replay_buffer_capacity,
-            sampling_hierarchy_depth)
+        # Not `replay_buffer or ...`: an empty buffer is falsy (len 0).
+        if replay_buffer is None:
+            replay_buffer = make_replay_buffer(
+                datapoint_signature, replay_buffer_capacity,
+                sampling_hierarchy_depth)
+        self._replay_buffer = replay_buffer
         if seed is None:
             seed = seeding.derive_seed(seeding.global_seed(), seed_index)
         self.seed(seed)

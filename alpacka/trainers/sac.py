@@ -6,6 +6,7 @@ import numpy as np
 
 from alpacka import data
 from alpacka.trainers import replay_trainer
+from alpacka.trainers import update_budget
 from alpacka.utils import seeding
 from alpacka.utils import validation
 
@@ -76,20 +77,18 @@ class SoftActorCriticTrainer(replay_trainer.ReplayTrainer):
             replay_buffer_capacity=replay_buffer_capacity, seed=seed,
             seed_index=seeding.FromRunSeed.SAC_REPLAY)
         self._action_signature = action_signature
-        self._updates_per_step = float(updates_per_step)
-        self._min_replay_size = min_replay_size
-        self._new_transitions = 0
-        self._update_credit = 0.0  # Fractional updates carried over.
+        self._budget = update_budget.UpdateBudget(updates_per_step,
+                                                  min_replay_size)
 
     @property
     def updates_per_step(self) -> float:
         """Updates per new transition."""
-        return self._updates_per_step
+        return self._budget.updates_per_step
 
     @property
     def min_replay_size(self) -> int:
         """Transitions needed before training starts."""
-        return self._min_replay_size
+        return self._budget.min_replay_size
 
     def add_episode(self, episode: data.Episode) -> None:
         """Adds the episode's transitions, with data.terminal_flags as
@@ -120,7 +119,7 @@ class SoftActorCriticTrainer(replay_trainer.ReplayTrainer):
             'next_observation': batch.next_observation,
             'terminated': np.asarray(terminated, np.float32).reshape(n),
         })
-        self._new_transitions += n
+        self._budget.add(n)
 
     def train_epoch(self, network: Any) -> Dict[str, float]:
         """Runs the updates owed for the new transitions (see the class).
@@ -129,13 +128,9 @@ class SoftActorCriticTrainer(replay_trainer.ReplayTrainer):
             The network's mean metrics and 'n_updates'; {} while the replay
             is smaller than min_replay_size.
         """
-        if len(self._replay_buffer) < self._min_replay_size:
-            self._new_transitions = 0
+        n_updates = self._budget.take(len(self._replay_buffer))
+        if n_updates is None:
             return {}
-        owed = self._update_credit + self._updates_per_step * self._new_transitions
-        n_updates = int(np.floor(owed + 1e-9))
-        self._update_credit = max(owed - n_updates, 0.0)
-        self._new_transitions = 0
         if n_updates == 0:
             return {'n_updates': 0.0}
         metrics = dict(self._train_on_replay(network, n_updates))
@@ -144,12 +139,9 @@ class SoftActorCriticTrainer(replay_trainer.ReplayTrainer):
 
     def state_dict(self) -> Dict[str, Any]:
         """Replay buffer and the update bookkeeping."""
-        return {**super().state_dict(),
-                'new_transitions': self._new_transitions,
-                'update_credit': self._update_credit}
+        return {**super().state_dict(), **self._budget.state_dict()}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Restores a state from state_dict()."""
         super().load_state_dict(state)
-        self._new_transitions = state['new_transitions']
-        self._update_credit = state['update_credit']
+        self._budget.load_state_dict(state)

@@ -10,43 +10,13 @@ from typing import Annotated, Any, Callable, Dict, Mapping, Optional
 import numpy as np
 
 from alpacka import data
+from alpacka.trainers import n_step as n_step_lib
 from alpacka.trainers import replay_trainer
 from alpacka.utils import seeding
 from alpacka.utils import validation
 
-
-def n_step_returns(rewards: np.ndarray, terminated: bool, n_step: int,
-                   discount: float) -> tuple:
-    """Partial n-step returns of one episode and how to bootstrap them.
-
-    For step t the target is ``R_t + D_t * V(s_{B_t})`` with
-    ``R_t = sum_{k < n, t + k < T} discount^k r_{t+k}``, ``B_t = min(t + n, T)``
-    (the state reached after the window) and ``D_t = discount^(B_t - t)``,
-    except that ``D_t = 0`` when the window reaches the end of an episode that
-    terminated (a truncated episode still has a future to bootstrap).
-
-    Args:
-        rewards: [T] rewards of the episode.
-        terminated: Whether the episode ended in a terminal state.
-        n_step: Length of the reward window.
-        discount: Per-step discount.
-
-    Returns:
-        ``(partial_returns [T], bootstrap_index [T] into the T + 1
-        observations s_0 .. s_T, bootstrap_discount [T])``.
-    """
-    rewards = np.asarray(rewards, dtype=np.float64)
-    n_steps = len(rewards)
-    steps = np.arange(n_steps)
-    partial_returns = np.zeros(n_steps)
-    for k in range(n_step):
-        in_window = steps + k < n_steps
-        partial_returns[in_window] += discount ** k * rewards[steps[in_window] + k]
-    bootstrap_index = np.minimum(steps + n_step, n_steps)
-    bootstrap_discount = discount ** (bootstrap_index - steps).astype(np.float64)
-    if terminated:
-        bootstrap_discount[bootstrap_index == n_steps] = 0.0
-    return partial_returns, bootstrap_index, bootstrap_discount
+# Its original home; the maths lives in alpacka.trainers.n_step.
+n_step_returns = n_step_lib.n_step_returns
 
 
 @validation.configurable(module='alpacka.trainers')

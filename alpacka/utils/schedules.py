@@ -1,6 +1,9 @@
-"""Schedules: functions of the epoch number, used to anneal agent attributes."""
+"""Schedules: functions of the epoch number (or of another counter, such as
+the run's env steps), used to anneal agent attributes."""
 
-from typing import Annotated
+from typing import Annotated, List, Sequence, Union
+
+import numpy as np
 
 from alpacka.utils import validation
 
@@ -45,3 +48,38 @@ class RsqrtDecay:
     def __call__(self, epoch: int) -> float:
         return max(self._max_value / (1 + epoch / self._scale) ** 0.5,
                    self._min_value)
+
+
+@validation.configurable(module='alpacka.utils.schedules')
+class LinearSchedule:
+    """Moves linearly from ``start`` to ``end`` over ``n_steps`` of a counter.
+
+    A function of any counter (the run's env steps for exploration rates,
+    updates for an importance exponent), unlike LinearAnnealing's epochs.
+    ``start`` and ``end`` may also be equal-length lists (e.g. the weights
+    of a policy mixture), interpolated elementwise.
+
+    Args:
+        start: Value (or values) at step ``begin``.
+        end: Value (or values) from step ``begin + n_steps`` on.
+        n_steps: Length of the interpolation.
+        begin: The step the interpolation starts at (before: ``start``).
+    """
+
+    def __init__(self, start: Union[float, Sequence[float]] = 1.0,
+                 end: Union[float, Sequence[float]] = 0.05,
+                 n_steps: Annotated[int, validation.AtLeast(1)] = 10_000,
+                 begin: Annotated[int, validation.AtLeast(0)] = 0):
+        self._start = np.asarray(start, np.float64)
+        self._end = np.asarray(end, np.float64)
+        if self._start.shape != self._end.shape:
+            raise validation.ArgumentError(
+                f'LinearSchedule: start {start} and end {end} must both be '
+                f'numbers or lists of the same length.')
+        self._n_steps = n_steps
+        self._begin = begin
+
+    def __call__(self, step: int) -> Union[float, List[float]]:
+        fraction = min(max(step - self._begin, 0) / self._n_steps, 1.0)
+        value = self._start + fraction * (self._end - self._start)
+        return float(value) if value.ndim == 0 else value.tolist()

@@ -34,6 +34,8 @@ class FromRunSeed(enum.IntEnum):
     # derive_seed(run_seed, ASYNC_COLLECTORS, first_epoch + 1): the
     # asynchronous pipeline's collectors (see RayCollectors for theirs).
     ASYNC_COLLECTORS = 11
+    # QLearningTrainer's replay sampling.
+    Q_REPLAY = 12
 
 
 @enum.unique
