@@ -135,7 +135,8 @@ class AtariEnv(base.ModelEnv):
             the observation is the max of the last two frames).
         noop_max: At reset, a uniform 1..noop_max no-op frames (0: none).
         screen_size: Side of the square observation.
-        terminal_on_life_loss: Losing a life terminates the episode.
+        terminal_on_life_loss: Losing a life terminates the episode (the
+            next reset starts a new game, as in gymnasium's wrapper).
         repeat_action_probability: Sticky actions: probability that the
             emulator repeats the previous action on a frame (Machado et al.).
         full_action_space: All 18 actions instead of the game's minimal set.
