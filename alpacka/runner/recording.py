@@ -33,6 +33,10 @@ from alpacka.runner import startup_checks
 from alpacka.utils import run_directory
 
 DEFAULT_OUTPUT = 'episode.gif'
+# Step limit of an episode when neither --max_steps nor the run's
+# episode_time_limit sets one: the frames are held in memory until written
+# (an Atari episode may last 27,000 steps).
+DEFAULT_MAX_STEPS = 5000
 
 # Runner bindings replaced for recording: one local env, no training, no
 # callbacks, no asynchronous collectors (the curriculum needs step-based
@@ -227,7 +231,7 @@ def record(output_dir: str, output: Optional[str] = None, episodes: int = 1,
             ``<output_dir>/episode.gif``).
         episodes: Episodes to play, one after another in the file.
         max_steps: Step limit per episode (None: the run's
-            episode_time_limit).
+            episode_time_limit, or DEFAULT_MAX_STEPS without one).
         fps: Frames per second of the file.
         seed: Seeds the env and the agent.
         checkpoint: 'latest' or a checkpoint's name (epoch_000012).
@@ -272,14 +276,14 @@ def _play(runner: core.Runner, episodes: int, max_steps: Optional[int],
             f'Recording steps the agent one action at a time; '
             f'{type(agent).__name__} is not an OnlineAgent.')
     agent.evaluation = True
+    max_steps = (max_steps or runner.episode_time_limit or DEFAULT_MAX_STEPS)
     pairs.request_handler.set_params(runner.network.params)
     frames, returns, lengths = [], [], []
     try:
         for _ in range(episodes):
             episode, = requests.run_coroutines(
-                [_record_episode(env, agent,
-                                 max_steps or runner.episode_time_limit,
-                                 frames)], pairs.request_handler)
+                [_record_episode(env, agent, max_steps, frames)],
+                pairs.request_handler)
             returns.append(float(episode.return_))
             lengths.append(len(episode))
     finally:
@@ -300,8 +304,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--episodes', type=int, default=1,
                         help='Episodes to play (default 1).')
     parser.add_argument('--max_steps', type=int, default=None,
-                        help='Step limit per episode (default: the run\'s '
-                             'Runner.episode_time_limit).')
+                        help=f'Step limit per episode (default: the run\'s '
+                             f'Runner.episode_time_limit, or '
+                             f'{DEFAULT_MAX_STEPS} without one).')
     parser.add_argument('--fps', type=float, default=30.0,
                         help='Frames per second (default 30).')
     parser.add_argument('--seed', type=int, default=0,
