@@ -20,7 +20,7 @@ SMALL_RUN = [
     'Runner.n_envs = 2', 'Runner.episode_time_limit = 40',
     'Runner.env_steps_per_epoch = 100', 'Runner.env_steps_per_train = 10',
     'Runner.callback_classes = []', 'QNetwork.hidden_sizes = (16,)',
-    'QLearningTrainer.batch_size = 16', 'QLearningTrainer.n_step = 3',
+    'QLearningTrainer.batch_size = 16',
     'QLearningTrainer.min_replay_size = 50',
     'QLearningTrainer.updates_per_step = 0.5', 'LinearSchedule.n_steps = 200']
 
