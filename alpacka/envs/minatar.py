@@ -1,15 +1,16 @@
 """MinAtarEnv: a MinAtar game (10x10 miniature Atari) as a gymnasium env.
 
-The ``minatar`` package's game modules step the game; this adapter gives
-them gymnasium's interface: a uint8 ``(10, 10, channels)`` observation (the
-game's boolean state, channels last), the game's minimal action set as a
-Discrete space, the game's terminal flag as ``terminated`` and an optional
-time limit as ``truncated``. ``reset(seed=s)`` seeds the game's generator
-(which also draws sticky actions and spawns); later resets continue it.
+The ``minatar`` package's ``Environment`` steps the game (sticky actions
+included); this adapter gives it gymnasium's interface: a uint8
+``(10, 10, channels)`` observation (the game's boolean state, channels
+last), the game's minimal action set as a Discrete space, the game's
+terminal flag as ``terminated`` and an optional time limit as
+``truncated``. ``reset(seed=s)`` seeds the generator that ``Environment``
+and its game share (sticky actions, spawns), as ``Environment.seed`` does
+but for any int seed; later resets continue it.
 
-minatar's ``Environment`` class only adds sticky actions to a game, and
-importing it imports matplotlib and seaborn (2.5 s, in every worker); the
-game's ``Env`` is used directly here, with the same sticky-action rule.
+Importing minatar imports matplotlib and seaborn (its renderer), about 2 s
+once per process; render() here draws with numpy instead.
 """
 
 import copy
@@ -66,16 +67,16 @@ def render_state(state: np.ndarray, scale: int) -> np.ndarray:
 
 
 class _MinAtarSnapshot:
-    """A copy of the game's attributes, its generator's state, the last
+    """A copy of the game's attributes, the generators' states, the last
     action (sticky actions) and the time-limit counter; hashable by
     identity."""
 
-    __slots__ = ('attributes', 'rng_state', 'last_action', 'elapsed_steps')
+    __slots__ = ('attributes', 'rng_states', 'last_action', 'elapsed_steps')
 
-    def __init__(self, attributes: dict, rng_state: tuple, last_action: int,
+    def __init__(self, attributes: dict, rng_states: tuple, last_action: int,
                  elapsed_steps: int):
         self.attributes = attributes
-        self.rng_state = rng_state
+        self.rng_states = rng_states
         self.last_action = last_action
         self.elapsed_steps = elapsed_steps
 
@@ -85,8 +86,8 @@ class MinAtarEnv(base.ModelEnv):
     """A MinAtar game with gymnasium's interface.
 
     ``clone_state`` deep-copies the game's attributes (plain Python objects
-    and small arrays) and saves its generator's state, so after
-    ``restore_state`` the same actions replay exactly.
+    and small arrays) and saves the generators' states and the last action,
+    so after ``restore_state`` the same actions replay exactly.
 
     Args:
         game: A minatar game: 'asterix', 'breakout', 'freeway', 'seaquest'
@@ -119,11 +120,12 @@ class MinAtarEnv(base.ModelEnv):
             raise UnknownMinAtarGameError(
                 f'MinAtarEnv.game = {game!r} is not a minatar game.{hint} '
                 f'The games are {", ".join(games)}.')
-        module = importlib.import_module(f'minatar.environments.{game}')
-        self._game = module.Env(ramping=difficulty_ramping)
-        self._sticky_action_prob = sticky_action_prob
-        self._last_action = 0
-        self._actions = list(self._game.minimal_action_set())
+        environment = importlib.import_module('minatar.environment')
+        self._minatar = environment.Environment(
+            game, sticky_action_prob=sticky_action_prob,
+            difficulty_ramping=difficulty_ramping)
+        self._game = self._minatar.env
+        self._actions = list(self._minatar.minimal_action_set())
         self.game = game
         self.observation_space = gymnasium.spaces.Box(
             0, 1, tuple(self._game.state_shape()), np.uint8)
@@ -139,21 +141,17 @@ class MinAtarEnv(base.ModelEnv):
               options: Optional[dict] = None) -> tuple:
         super().reset(seed=seed)
         if seed is not None:
-            # Any int seed (gymnasium's convention), through a SeedSequence.
-            self._game.random = np.random.RandomState(  # pylint: disable=no-member
+            # Environment.seed's sharing, for any int seed (gymnasium's
+            # convention) through a SeedSequence.
+            generator = np.random.RandomState(  # pylint: disable=no-member
                 np.random.MT19937(seed))
-        self._game.reset()
-        self._last_action = 0
+            self._minatar.random = self._game.random = generator
+        self._minatar.reset()
         self._elapsed_steps = 0
         return self._observation(), {}
 
     def step(self, action: Any) -> tuple:
-        action = self._actions[int(action)]
-        # minatar's sticky actions: the game's generator decides.
-        if self._game.random.rand() < self._sticky_action_prob:
-            action = self._last_action
-        self._last_action = action
-        reward, terminated = self._game.act(action)
+        reward, terminated = self._minatar.act(self._actions[int(action)])
         self._elapsed_steps += 1
         truncated = (not terminated and self._max_episode_steps is not None
                      and self._elapsed_steps >= self._max_episode_steps)
@@ -170,14 +168,31 @@ class MinAtarEnv(base.ModelEnv):
         return copy.deepcopy({key: value for key, value in attributes.items()
                               if key != 'random'})
 
+    def _generators(self) -> tuple:
+        """The sticky-action and the game's generators (one object once
+        seeded)."""
+        if self._minatar.random is self._game.random:
+            return (self._game.random,)
+        return (self._minatar.random, self._game.random)
+
     def clone_state(self) -> Hashable:
-        return _MinAtarSnapshot(self._copy_attributes(vars(self._game)),
-                                self._game.random.get_state(),
-                                self._last_action, self._elapsed_steps)
+        return _MinAtarSnapshot(
+            self._copy_attributes(vars(self._game)),
+            tuple(generator.get_state() for generator in self._generators()),
+            self._minatar.last_action, self._elapsed_steps)
 
     def restore_state(self, state: _MinAtarSnapshot) -> np.ndarray:
         vars(self._game).update(self._copy_attributes(state.attributes))
-        self._game.random.set_state(state.rng_state)
-        self._last_action = state.last_action
+        if len(self._generators()) != len(state.rng_states):
+            # Cloned before the first seeded reset and restored after it, or
+            # the reverse: share the generator as the clone did, or not.
+            new = np.random.RandomState  # pylint: disable=no-member
+            self._minatar.random = new()
+            self._game.random = (self._minatar.random
+                                 if len(state.rng_states) == 1 else new())
+        for generator, rng_state in zip(self._generators(),
+                                        state.rng_states):
+            generator.set_state(rng_state)
+        self._minatar.last_action = state.last_action
         self._elapsed_steps = state.elapsed_steps
         return self._observation()

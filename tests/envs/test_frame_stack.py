@@ -5,8 +5,10 @@ import gymnasium
 import numpy as np
 import pytest
 
+from alpacka import data
 from alpacka import envs
 from alpacka.envs import frame_stack
+from alpacka.trainers import frame_store
 
 
 class _Recorder(gymnasium.Wrapper):
@@ -87,6 +89,35 @@ def test_clone_restore_includes_the_stack():
     assert frame_stack.StackedState(state.state, state.frames.copy()) == state
     assert hash(frame_stack.StackedState(state.state,
                                          state.frames.copy())) == hash(state)
+
+
+@pytest.mark.parametrize('env_fn, n_steps', [
+    (lambda: envs.FrameStack(envs.MinAtarEnv, n_frames=4), 400),
+    (lambda: envs.FrameStack(envs.AtariEnv, n_frames=4), 150)])
+def test_a_replay_storing_each_frame_once_rebuilds_the_envs_stacks(
+        env_fn, n_steps):
+    env = env_fn()
+    inner_space = env.env.observation_space
+    store = frame_store.FrameStackStore(
+        4, data.TensorSignature(inner_space.shape, inner_space.dtype),
+        capacity_frames=n_steps + 50, check=True)
+    actions = np.random.default_rng(0).integers(env.action_space.n,
+                                                size=n_steps)
+    ids, stacks, episode = [], [], [env.reset(seed=0)[0]]
+    previous = None
+    for step, action in enumerate(actions):
+        observation, _, terminated, truncated, _ = env.step(action)
+        episode.append(observation)
+        if terminated or truncated or step % 7 == 6 or step == n_steps - 1:
+            # Stretches of an episode, as step-based collection adds them.
+            added = store.add_stretch(previous, np.stack(episode))
+            ids.extend(added)
+            stacks.extend(episode)
+            previous, episode = added[-1], []
+            if terminated or truncated:
+                previous, episode = None, [env.reset()[0]]
+    assert store.frames_written == len(ids)  # One frame per observation.
+    np.testing.assert_array_equal(store.get(np.array(ids)), np.stack(stacks))
 
 
 @pytest.mark.parametrize('space', [

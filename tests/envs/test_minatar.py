@@ -90,6 +90,17 @@ def test_clone_restore_replays_exactly(game):
         assert step[1:] == again[1:]
 
 
+def test_restores_a_state_cloned_before_seeding():
+    env = envs.MinAtarEnv()
+    unseeded = env.clone_state()
+    env.reset(seed=0)
+    env.restore_state(unseeded)
+    first = [env.step(action)[0] for action in [1, 2, 0, 1]]
+    env.restore_state(unseeded)
+    second = [env.step(action)[0] for action in [1, 2, 0, 1]]
+    np.testing.assert_array_equal(first, second)
+
+
 def test_unknown_game_suggests_one():
     with pytest.raises(minatar.UnknownMinAtarGameError) as info:
         envs.MinAtarEnv(game='brekout')
