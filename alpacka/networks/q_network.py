@@ -4,7 +4,8 @@ The update's maths is in ``alpacka.networks.q_losses``; the models in
 ``alpacka.networks.q_models``.
 """
 
-from typing import Annotated, Any, Dict, List, Literal, Optional, Sequence
+from typing import (Annotated, Any, Dict, List, Literal, NamedTuple, Optional,
+                    Sequence)
 
 import numpy as np
 
@@ -39,6 +40,45 @@ def make_optimizer(keras: Any, optimizer: str, learning_rate: float,
             epsilon=rmsprop_epsilon, centered=rmsprop_centered)
     return keras.optimizers.Adam(learning_rate=learning_rate,
                                  epsilon=adam_epsilon)
+
+
+class UpdateRule(NamedTuple):
+    """How an update is applied (see QNetwork's Args of the same names)."""
+    max_grad_norm: Optional[float]
+    target_update: str
+    target_update_period: int
+    polyak: float
+
+
+def apply_q_update(tf: Any, optimizer: Any, variables: Sequence[Any],
+                   gradients: Sequence[Any], loss: Any, n_updates: Any,
+                   targets: tensorflow_base.TargetWeights,
+                   rule: UpdateRule) -> Any:
+    """Applies one update inside a compiled step: clips the gradients'
+    global norm, applies them, counts the update and updates the targets
+    (hard copy every k updates, or Polyak) -- all skipped when the loss is
+    not finite (train() then raises).
+
+    Returns:
+        The gradients' global norm before clipping.
+    """
+    grad_norm = tf.linalg.global_norm(gradients)
+    if rule.max_grad_norm is not None:
+        gradients, _ = tf.clip_by_global_norm(
+            gradients, rule.max_grad_norm, use_norm=grad_norm)
+
+    def apply():
+        optimizer.apply_gradients(zip(gradients, variables))
+        n_updates.assign_add(1)
+        if rule.target_update == 'polyak':
+            targets.polyak_update(rule.polyak)
+        else:
+            targets.periodic_hard_update(tf, n_updates,
+                                         rule.target_update_period)
+        return tf.constant(True)
+
+    tf.cond(tf.math.is_finite(loss), apply, lambda: tf.constant(False))
+    return grad_norm
 
 
 @validation.configurable(module='alpacka.networks')
@@ -137,10 +177,8 @@ class QNetwork(tensorflow_base.TensorFlowNetwork):
         self._double_dqn = double_dqn
         self._loss = loss
         self._huber_delta = float(huber_delta)
-        self._max_grad_norm = max_grad_norm
-        self._target_update = target_update
-        self._target_update_period = target_update_period
-        self._polyak = float(polyak)
+        self._update_rule = UpdateRule(max_grad_norm, target_update,
+                                       target_update_period, float(polyak))
         if input_scale is None:
             input_scale = q_models.default_input_scale(observation.dtype)
 
@@ -249,25 +287,9 @@ class QNetwork(tensorflow_base.TensorFlowNetwork):
             td_errors = target - q_losses.taken_q_values(tf, q_values, action)
             loss = q_losses.td_loss(tf, td_errors, weight, self._loss,
                                     self._huber_delta)
-        gradients = tape.gradient(loss, variables)
-        grad_norm = tf.linalg.global_norm(gradients)
-        if self._max_grad_norm is not None:
-            gradients, _ = tf.clip_by_global_norm(
-                gradients, self._max_grad_norm, use_norm=grad_norm)
-        finite = tf.math.is_finite(loss)
-
-        def apply():
-            self._optimizer.apply_gradients(zip(gradients, variables))
-            self._n_updates.assign_add(1)
-            if self._target_update == 'polyak':
-                self._targets.polyak_update(self._polyak)
-            else:
-                self._targets.periodic_hard_update(
-                    tf, self._n_updates, self._target_update_period)
-            return tf.constant(True)
-
-        # A non-finite loss leaves the weights as they were (train() raises).
-        tf.cond(finite, apply, lambda: tf.constant(False))
+        grad_norm = apply_q_update(
+            tf, self._optimizer, variables, tape.gradient(loss, variables),
+            loss, self._n_updates, self._targets, self._update_rule)
         return {'loss': loss, 'td_errors': td_errors,
                 'q_mean': tf.reduce_mean(q_values), 'grad_norm': grad_norm}
 
