@@ -258,17 +258,18 @@ class RecurrentQNetwork(tensorflow_base.TensorFlowNetwork):
                                       name='rq_updates')
         self.last_td_errors: Optional[np.ndarray] = None
         self.last_priorities: Optional[np.ndarray] = None
-        self._update_fns: Dict[int, Any] = {}  # By burn-in length.
-        self._predict_fns = [self._predict_fn_of(model) for model in
-                             (self._model, self._target_model)]
+        self._update_fns: Dict[tuple, Any] = {}  # By (burn-in, length).
+        # Compiled on first use: a learner that never acts never traces them.
+        self._predict_fns = [None, None]
 
     # -- Compiled functions. -------------------------------------------------
 
-    def _specs(self) -> tuple:
-        """TensorSpecs of observation sequences [B, T, ...] and of a state."""
+    def _specs(self, n_steps: int) -> tuple:
+        """TensorSpecs of observation sequences [B, n_steps, ...] and of a
+        state."""
         tf = self._tf
         observations = tf.TensorSpec(
-            (None, None) + tuple(self._observation.shape),
+            (None, n_steps) + tuple(self._observation.shape),
             tf.as_dtype(np.dtype(self._observation.dtype)))
         state = [tf.TensorSpec((None, self._recurrent_size), tf.float32)
                  for _ in self._state_keys]
@@ -276,7 +277,7 @@ class RecurrentQNetwork(tensorflow_base.TensorFlowNetwork):
 
     def _predict_fn_of(self, model: Any) -> Any:
         tf = self._tf
-        observations, state = self._specs()
+        observations, state = self._specs(1)
 
         def step(observation, *state_values):
             q_values, new_state = model.unroll(
@@ -287,18 +288,19 @@ class RecurrentQNetwork(tensorflow_base.TensorFlowNetwork):
         return tf.function(step, input_signature=[observations] + state,
                            autograph=False).get_concrete_function()
 
-    def _update_fn(self, burn_in: int) -> Any:
-        if burn_in not in self._update_fns:
+    def _update_fn(self, burn_in: int, length: int) -> Any:
+        """The compiled update of sequences of length steps."""
+        if (burn_in, length) not in self._update_fns:
             tf = self._tf
-            observations, state = self._specs()
-            steps = tf.TensorSpec((None, None), tf.float32)
-            indices = tf.TensorSpec((None, None), tf.int64)
+            observations, state = self._specs(length + 1)
+            steps = tf.TensorSpec((None, length), tf.float32)
+            indices = tf.TensorSpec((None, length), tf.int64)
             specs = [observations, indices, steps, steps, indices, steps,
                      tf.TensorSpec((None,), tf.float32)] + state
-            self._update_fns[burn_in] = tf.function(
+            self._update_fns[burn_in, length] = tf.function(
                 lambda *args: self._update_step(burn_in, *args),
                 input_signature=specs, autograph=False).get_concrete_function()
-        return self._update_fns[burn_in]
+        return self._update_fns[burn_in, length]
 
     # -- The update. ---------------------------------------------------------
 
@@ -314,7 +316,7 @@ class RecurrentQNetwork(tensorflow_base.TensorFlowNetwork):
                      for key, value in state.items()}
         index = bootstrap_index[:, burn_in:]  # [B, L'], L' = L - burn_in.
         mask = mask[:, burn_in:]
-        n_steps = tf.shape(index)[1]
+        n_steps = int(index.shape[1])
 
         def flat(x, *tail):
             return tf.reshape(x, (-1,) + tail)
@@ -363,7 +365,8 @@ class RecurrentQNetwork(tensorflow_base.TensorFlowNetwork):
                 f'{list(SEQUENCE_KEYS) + ["initial_state", "burn_in"]} (state '
                 f'keys {list(self._state_keys)}), as RecurrentQLearningTrainer '
                 f'samples them; the batch has {sorted(batch)}.') from error
-        outputs = self._update_fn(burn_in)(*arrays, *state)
+        length = np.shape(batch['action'])[1]
+        outputs = self._update_fn(burn_in, length)(*arrays, *state)
         self.last_td_errors = outputs['td_errors'].numpy()
         self.last_priorities = sequence_priorities(
             self.last_td_errors, np.asarray(batch['mask'])[:, burn_in:],
@@ -428,6 +431,9 @@ class RecurrentQNetwork(tensorflow_base.TensorFlowNetwork):
                 f'{tuple(self._observation.shape)}, got {observation.shape}.')
         state = [np.asarray(inputs['state'][key], np.float32)
                  for key in self._state_keys]
+        if self._predict_fns[index] is None:
+            self._predict_fns[index] = self._predict_fn_of(
+                (self._model, self._target_model)[index])
         outputs = self._predict_fns[index](
             observation.astype(self._observation.dtype,
                                copy=False)[:, np.newaxis], *state)
