@@ -81,8 +81,120 @@ def apply_q_update(tf: Any, optimizer: Any, variables: Sequence[Any],
     return grad_norm
 
 
+class QValueNetwork(tensorflow_base.TensorFlowNetwork):
+    """What QNetwork and RecurrentQNetwork share: an online and a target
+    model, the optimizer and update counter, params, targets, checkpoints.
+
+    A subclass calls ``_build_q_models`` in its constructor and writes
+    ``_predict_with(index, inputs)`` (0: online, 1: target) and its update;
+    ``_weights_changed()`` is called whenever weights change outside it.
+
+    Args:
+        network_signature: The network's signature.
+        init_kwargs: The constructor's other keyword arguments, for clone().
+        n_actions: Number of actions.
+    """
+
+    def __init__(self, network_signature: Optional[data.NetworkSignature],
+                 init_kwargs: Dict[str, Any], n_actions: int):
+        super().__init__(network_signature, init_kwargs)
+        self._n_actions = n_actions
+        self._model = self._target_model = None
+        self._targets: Optional[tensorflow_base.TargetWeights] = None
+        self._optimizer = None
+        self._n_updates = None
+
+    def _build_q_models(self, build: Any, seed: Optional[int],
+                        optimizer: Any) -> None:
+        """Builds online and target models (seeded), the TargetWeights, the
+        optimizer's slots and the update counter.
+
+        Args:
+            build: fn(name) -> a model (with weights, trainable_variables,
+                get_weights and set_weights).
+            seed: The seed of the build (see _build_seeded).
+            optimizer: The Keras optimizer (make_optimizer's).
+        """
+        tf = self._tf
+        self._model, self._target_model = self._build_seeded(
+            lambda: (build('q_online'), build('q_target')), seed)
+        self._target_model.set_weights(self._model.get_weights())
+        self._targets = tensorflow_base.TargetWeights(
+            tf, self._model.weights, self._target_model.weights)
+        self._optimizer = optimizer
+        self._optimizer.build(self._model.trainable_variables)
+        self._optimizers = [self._optimizer]
+        self._n_updates = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                      name='q_updates')
+
+    def _weights_changed(self) -> None:
+        """Called after params or targets were set from outside."""
+
+    def _predict_with(self, index: int, inputs: Any) -> Any:
+        raise NotImplementedError
+
+    @property
+    def n_actions(self) -> int:
+        """Number of actions."""
+        return self._n_actions
+
+    @property
+    def n_updates(self) -> int:
+        """Updates applied so far (the target schedule's counter)."""
+        return int(self._n_updates.numpy())
+
+    def predict(self, inputs: Any) -> Any:
+        """The online network's Q values (see the subclass)."""
+        return self._predict_with(0, inputs)
+
+    def predict_target(self, inputs: Any) -> Any:
+        """The target network's Q values (as predict)."""
+        return self._predict_with(1, inputs)
+
+    def update_target(self) -> None:
+        """Copies the online weights into the target network now."""
+        self._targets.hard_update()
+        self._weights_changed()
+
+    @property
+    def params(self) -> List[np.ndarray]:
+        """The online model's weights, as numpy arrays."""
+        return [np.array(w) for w in self._model.get_weights()]
+
+    @params.setter
+    def params(self, new_params: Sequence[np.ndarray]) -> None:
+        new_params = list(new_params)
+        name = type(self).__name__
+        tensorflow_base.check_fit(
+            self._model.weights, new_params, f'{name}.params',
+            f'were they written by a {name} of another architecture?')
+        self._model.set_weights(new_params)
+        self._weights_changed()
+
+    @property
+    def target_params(self) -> List[np.ndarray]:
+        """The target model's weights, as numpy arrays."""
+        return self._targets.numpy()
+
+    @target_params.setter
+    def target_params(self, new_params: Optional[Sequence[np.ndarray]]) -> None:
+        if new_params is None:  # From a clone of a network without targets.
+            return
+        self._targets.assign(new_params, f'{type(self).__name__}.target_params')
+        self._weights_changed()
+
+    def _checkpoint_state(self) -> Dict[str, Any]:
+        return {**super()._checkpoint_state(),
+                'n_updates': self.n_updates}
+
+    def _load_checkpoint_state(self, state: Dict[str, Any],
+                               checkpoint_path: str) -> None:
+        super()._load_checkpoint_state(state, checkpoint_path)
+        self._n_updates.assign(state['n_updates'])
+
+
 @validation.configurable(module='alpacka.networks')
-class QNetwork(tensorflow_base.TensorFlowNetwork):
+class QNetwork(QValueNetwork):
     """Q values of discrete actions, with a target network and the DQN update.
 
     ``predict(observations [B, ...]) -> Q values [B, n_actions]`` (float32).
@@ -170,10 +282,9 @@ class QNetwork(tensorflow_base.TensorFlowNetwork):
             'max_grad_norm': max_grad_norm, 'target_update': target_update,
             'target_update_period': target_update_period, 'polyak': polyak,
             'conv_layout': conv_layout, 'input_scale': input_scale,
-            'seed': seed, 'numpy_inference': numpy_inference})
-        tf, keras = self._tf, self._keras
+            'seed': seed, 'numpy_inference': numpy_inference}, n_actions)
+        keras = self._keras
         self._observation = observation
-        self._n_actions = n_actions
         self._double_dqn = double_dqn
         self._loss = loss
         self._huber_delta = float(huber_delta)
@@ -188,18 +299,9 @@ class QNetwork(tensorflow_base.TensorFlowNetwork):
                 torso, tuple(hidden_sizes), dueling, conv_layout,
                 float(input_scale), name)
 
-        self._model, self._target_model = self._build_seeded(
-            lambda: (build('q_online'), build('q_target')), seed)
-        self._target_model.set_weights(self._model.get_weights())
-        self._targets = tensorflow_base.TargetWeights(
-            tf, self._model.weights, self._target_model.weights)
-        self._optimizer = make_optimizer(
+        self._build_q_models(build, seed, make_optimizer(
             keras, optimizer, learning_rate, adam_epsilon, rmsprop_rho,
-            rmsprop_epsilon, rmsprop_centered)
-        self._optimizer.build(self._model.trainable_variables)
-        self._optimizers = [self._optimizer]
-        self._n_updates = tf.Variable(0, dtype=tf.int64, trainable=False,
-                                      name='q_updates')
+            rmsprop_epsilon, rmsprop_centered))
         self.last_td_errors: Optional[np.ndarray] = None
         self._numpy_models = None
         if numpy_inference and not q_models.is_conv_torso(torso):
@@ -313,16 +415,6 @@ class QNetwork(tensorflow_base.TensorFlowNetwork):
 
     # -- Network API. --------------------------------------------------------
 
-    @property
-    def n_actions(self) -> int:
-        """Number of actions."""
-        return self._n_actions
-
-    @property
-    def n_updates(self) -> int:
-        """Updates applied so far (the target schedule's counter)."""
-        return int(self._n_updates.numpy())
-
     def _predict_with(self, index: int, inputs: Any) -> np.ndarray:
         observation = np.asarray(inputs)
         if observation.shape[1:] != tuple(self._observation.shape):
@@ -333,51 +425,3 @@ class QNetwork(tensorflow_base.TensorFlowNetwork):
             return self._numpy_models[index](observation)
         observation = observation.astype(self._observation.dtype, copy=False)
         return self._predict_fns[index](observation).numpy()
-
-    def predict(self, inputs: Any) -> np.ndarray:
-        """Q values [B, n_actions] of observations [B, ...]."""
-        return self._predict_with(0, inputs)
-
-    def predict_target(self, inputs: Any) -> np.ndarray:
-        """Q values [B, n_actions] of the target network."""
-        return self._predict_with(1, inputs)
-
-    def update_target(self) -> None:
-        """Copies the online weights into the target network now."""
-        self._targets.hard_update()
-        self._weights_changed()
-
-    @property
-    def params(self) -> List[np.ndarray]:
-        """The online model's weights, as numpy arrays."""
-        return [np.array(w) for w in self._model.get_weights()]
-
-    @params.setter
-    def params(self, new_params: Sequence[np.ndarray]) -> None:
-        new_params = list(new_params)
-        tensorflow_base.check_fit(
-            self._model.weights, new_params, 'QNetwork.params',
-            'were they written by a QNetwork of another architecture?')
-        self._model.set_weights(new_params)
-        self._weights_changed()
-
-    @property
-    def target_params(self) -> List[np.ndarray]:
-        """The target model's weights, as numpy arrays."""
-        return self._targets.numpy()
-
-    @target_params.setter
-    def target_params(self, new_params: Optional[Sequence[np.ndarray]]) -> None:
-        if new_params is None:  # From a clone of a network without targets.
-            return
-        self._targets.assign(new_params, 'QNetwork.target_params')
-        self._weights_changed()
-
-    def _checkpoint_state(self) -> Dict[str, Any]:
-        return {**super()._checkpoint_state(),
-                'n_updates': self.n_updates}
-
-    def _load_checkpoint_state(self, state: Dict[str, Any],
-                               checkpoint_path: str) -> None:
-        super()._load_checkpoint_state(state, checkpoint_path)
-        self._n_updates.assign(state['n_updates'])

@@ -8,7 +8,7 @@ the online and the target network from that stored state, the first
 same double-DQN targets and losses as QNetwork's, applied per step).
 """
 
-from typing import Annotated, Any, Dict, List, Literal, Optional, Sequence
+from typing import Annotated, Any, Dict, Literal, Optional, Sequence
 
 import numpy as np
 
@@ -18,7 +18,6 @@ from alpacka.networks import q_losses
 from alpacka.networks import q_models
 from alpacka.networks import q_network
 from alpacka.networks import recurrent_q_models
-from alpacka.networks import tensorflow_base
 from alpacka.utils import validation
 
 _PositiveInt = Annotated[int, validation.AtLeast(1)]
@@ -102,7 +101,7 @@ def _check_signature(network_signature: Any) -> tuple:
 
 
 @validation.configurable(module='alpacka.networks')
-class RecurrentQNetwork(tensorflow_base.TensorFlowNetwork):
+class RecurrentQNetwork(q_network.QValueNetwork):
     """Q values from an LSTM or GRU over the episode so far.
 
     ``predict({'observation': [B, ...], 'state': {key: [B, H]}}) ->
@@ -223,10 +222,9 @@ class RecurrentQNetwork(tensorflow_base.TensorFlowNetwork):
             'max_grad_norm': max_grad_norm, 'target_update': target_update,
             'target_update_period': target_update_period, 'polyak': polyak,
             'conv_layout': conv_layout, 'input_scale': input_scale,
-            'priority_eta': priority_eta, 'seed': seed})
-        tf, keras = self._tf, self._keras
+            'priority_eta': priority_eta, 'seed': seed}, n_actions)
+        keras = self._keras
         self._observation = observation
-        self._n_actions = n_actions
         self._state_keys = recurrent_q_models.STATE_KEYS[signature_cell]
         self._recurrent_size = size
         self._double_dqn = double_dqn
@@ -244,18 +242,9 @@ class RecurrentQNetwork(tensorflow_base.TensorFlowNetwork):
                 torso, tuple(hidden_sizes), dueling, conv_layout,
                 float(input_scale), signature_cell, size, name)
 
-        self._model, self._target_model = self._build_seeded(
-            lambda: (build('rq_online'), build('rq_target')), seed)
-        self._target_model.set_weights(self._model.get_weights())
-        self._targets = tensorflow_base.TargetWeights(
-            tf, self._model.weights, self._target_model.weights)
-        self._optimizer = q_network.make_optimizer(
+        self._build_q_models(build, seed, q_network.make_optimizer(
             keras, optimizer, learning_rate, adam_epsilon, rmsprop_rho,
-            rmsprop_epsilon, rmsprop_centered)
-        self._optimizer.build(self._model.trainable_variables)
-        self._optimizers = [self._optimizer]
-        self._n_updates = tf.Variable(0, dtype=tf.int64, trainable=False,
-                                      name='rq_updates')
+            rmsprop_epsilon, rmsprop_centered))
         self.last_td_errors: Optional[np.ndarray] = None
         self.last_priorities: Optional[np.ndarray] = None
         self._update_fns: Dict[tuple, Any] = {}  # By (burn-in, length).
@@ -378,16 +367,6 @@ class RecurrentQNetwork(tensorflow_base.TensorFlowNetwork):
     # -- Network API. --------------------------------------------------------
 
     @property
-    def n_actions(self) -> int:
-        """Number of actions."""
-        return self._n_actions
-
-    @property
-    def n_updates(self) -> int:
-        """Updates applied so far (the target schedule's counter)."""
-        return int(self._n_updates.numpy())
-
-    @property
     def state_keys(self) -> tuple:
         """The keys of a state: ('h', 'c') or ('h',)."""
         return self._state_keys
@@ -440,48 +419,3 @@ class RecurrentQNetwork(tensorflow_base.TensorFlowNetwork):
         return {'q': outputs[0].numpy(),
                 'state': {key: value.numpy() for key, value
                           in zip(self._state_keys, outputs[1:])}}
-
-    def predict(self, inputs: Any) -> Dict[str, Any]:
-        """One step: ``{'q': [B, n_actions], 'state': {key: [B, H]}}``."""
-        return self._predict_with(0, inputs)
-
-    def predict_target(self, inputs: Any) -> Dict[str, Any]:
-        """One step of the target network (see predict)."""
-        return self._predict_with(1, inputs)
-
-    def update_target(self) -> None:
-        """Copies the online weights into the target network now."""
-        self._targets.hard_update()
-
-    @property
-    def params(self) -> List[np.ndarray]:
-        """The online model's weights, as numpy arrays."""
-        return self._model.get_weights()
-
-    @params.setter
-    def params(self, new_params: Sequence[np.ndarray]) -> None:
-        new_params = list(new_params)
-        tensorflow_base.check_fit(
-            self._model.weights, new_params, 'RecurrentQNetwork.params',
-            'were they written by a RecurrentQNetwork of another '
-            'architecture?')
-        self._model.set_weights(new_params)
-
-    @property
-    def target_params(self) -> List[np.ndarray]:
-        """The target model's weights, as numpy arrays."""
-        return self._targets.numpy()
-
-    @target_params.setter
-    def target_params(self, new_params: Optional[Sequence[np.ndarray]]) -> None:
-        if new_params is None:
-            return
-        self._targets.assign(new_params, 'RecurrentQNetwork.target_params')
-
-    def _checkpoint_state(self) -> Dict[str, Any]:
-        return {**super()._checkpoint_state(), 'n_updates': self.n_updates}
-
-    def _load_checkpoint_state(self, state: Dict[str, Any],
-                               checkpoint_path: str) -> None:
-        super()._load_checkpoint_state(state, checkpoint_path)
-        self._n_updates.assign(state['n_updates'])

@@ -17,7 +17,7 @@ from alpacka import trainers
 _RECURRENT_SIZE = 5
 
 
-class _FixedLengthEnv(gymnasium.Env):
+class _FixedLengthEnv(gymnasium.Env):  # pylint: disable=abstract-method
     """Random observations (3,), two actions, episodes of a fixed length:
     3, 5 and 8 steps for the first three envs made, and so on."""
 

@@ -119,9 +119,9 @@ def test_flush_cuts_waiting_episodes_as_truncated():
 
 
 def _trainer(**kwargs):
-    settings = dict(sequence_length=4, sequence_overlap=2, burn_in=1,
-                    n_step=2, batch_size=5, min_replay_size=3,
-                    replay_buffer_capacity=50, seed=0)
+    settings = {'sequence_length': 4, 'sequence_overlap': 2, 'burn_in': 1,
+                'n_step': 2, 'batch_size': 5, 'min_replay_size': 3,
+                'replay_buffer_capacity': 50, 'seed': 0}
     settings.update(kwargs)
     return trainers.RecurrentQLearningTrainer(_SIGNATURE, **settings)
 
@@ -153,7 +153,7 @@ def test_trainer_checkpoint_round_trip():
 def test_trainer_waits_for_min_replay_size_in_env_steps():
     trainer = _trainer(min_replay_size=8, updates_per_step=0.0)
     trainer.add_episode(data.Episode(_episode(7), return_=28.0))
-    assert trainer.train_epoch(network=None) == {}
+    assert not trainer.train_epoch(network=None)
     trainer.add_episode(data.Episode(_episode(2, first_id=50), return_=3.0))
     assert trainer.train_epoch(network=None) == {'n_updates': 0.0}
 
