@@ -87,8 +87,11 @@ def _expected_loss(network, batch):
     return total / count
 
 
-def test_update_regresses_on_n_step_double_dqn_targets_within_the_sequence():
-    network = _network(loss='squared', target_update_period=1000)
+@pytest.mark.parametrize('jit_compile', [False, True])
+def test_update_regresses_on_n_step_double_dqn_targets_within_the_sequence(
+        jit_compile):
+    network = _network(loss='squared', target_update_period=1000,
+                       jit_compile=jit_compile)
     rng = np.random.default_rng(1)
     # A target network unlike the online one, so double DQN matters.
     network.target_params = [w + rng.normal(scale=0.3, size=w.shape)
