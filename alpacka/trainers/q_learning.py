@@ -16,7 +16,9 @@ import numpy as np
 from alpacka import data
 from alpacka import errors
 from alpacka.networks import recurrent_q_network
+from alpacka.trainers import frame_store as frame_store_lib
 from alpacka.trainers import n_step as n_step_lib
+from alpacka.trainers import prioritized_replay
 from alpacka.trainers import replay_buffers
 from alpacka.trainers import replay_trainer
 from alpacka.trainers import update_budget
@@ -124,7 +126,6 @@ class QLearningTrainer(replay_trainer.ReplayTrainer):
                'frame with QLearningTrainer.frame_storage = True') + '.')
         buffer = None
         if prioritized:
-            from alpacka.trainers import prioritized_replay  # pylint: disable=import-outside-toplevel
             buffer = prioritized_replay.PrioritizedReplayBuffer(
                 datapoint, replay_buffer_capacity,
                 priority_exponent=priority_exponent,
@@ -177,7 +178,6 @@ class QLearningTrainer(replay_trainer.ReplayTrainer):
                 f'once per frame, but observations have shape {shape}. Wrap '
                 f'the env in alpacka.envs.FrameStack, or set '
                 f'QLearningTrainer.frame_storage = False.')
-        from alpacka.trainers import frame_store as frame_store_lib  # pylint: disable=import-outside-toplevel
         return frame_store_lib.FrameStackStore(
             n_frames=shape[0],
             frame_signature=data.TensorSignature(shape[1:], observation.dtype),
@@ -305,8 +305,7 @@ class QLearningTrainer(replay_trainer.ReplayTrainer):
             if not dead.any():
                 return batch, slots, weights
             if slots is not None:  # Never draw them again.
-                self._replay_buffer.update_priorities(
-                    slots[dead], np.zeros(int(dead.sum())))
+                self._replay_buffer.discard(slots[dead])
             again, again_slots, again_weights = self._draw(int(dead.sum()))
             for key, values in again.items():
                 batch[key][dead] = values

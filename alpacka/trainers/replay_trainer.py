@@ -103,9 +103,12 @@ class ReplayTrainer(base.Trainer):  # pylint: disable=abstract-method
         super().__init__(network_signature)
         require_network_signature(type(self), network_signature)
         self._batch_size = batch_size
-        self._replay_buffer = replay_buffer or make_replay_buffer(
-            datapoint_signature, replay_buffer_capacity,
-            sampling_hierarchy_depth)
+        # Not `replay_buffer or ...`: an empty buffer is falsy (len 0).
+        if replay_buffer is None:
+            replay_buffer = make_replay_buffer(
+                datapoint_signature, replay_buffer_capacity,
+                sampling_hierarchy_depth)
+        self._replay_buffer = replay_buffer
         if seed is None:
             seed = seeding.derive_seed(seeding.global_seed(), seed_index)
         self.seed(seed)
