@@ -27,10 +27,10 @@ from alpacka.agents.episode_record import EpisodeRecord
 from alpacka.agents.core import EpsilonGreedyAgent, RandomAgent, SoftmaxAgent
 from alpacka.agents.deterministic_mcts import DeterministicMCTSAgent
 from alpacka.agents.q_learning import PolicyMixtureAgent, QAgent
-from alpacka.agents.recurrent_q import RecurrentQAgent
 from alpacka.agents.q_policies import (ApeXEpsilonGreedyPolicy,
                                        BoltzmannPolicy, EpsilonGreedyPolicy,
                                        GreedyPolicy, RandomPolicy)
+from alpacka.agents.recurrent_q import RecurrentQAgent
 from alpacka.agents.sac import SoftActorCriticAgent
 from alpacka.agents.shooting import ShootingAgent
 from alpacka.agents.stochastic_mcts import StochasticMCTSAgent
