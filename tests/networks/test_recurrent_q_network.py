@@ -160,17 +160,6 @@ def test_hard_target_copy_every_k_updates_and_checkpoint_round_trip(tmp_path):
         np.testing.assert_allclose(mine, theirs, rtol=1e-6)
 
 
-def test_polyak_target_moves_part_way():
-    network = _network(target_update='polyak', polyak=0.5)
-    before = network.target_params
-    batch = _batch(network, np.random.default_rng(4))
-    network.train(lambda: iter([batch]), 1)
-    for old, online, new in zip(before, network.params,
-                                network.target_params):
-        np.testing.assert_allclose(new, 0.5 * old + 0.5 * online, rtol=1e-5,
-                                   atol=1e-6)
-
-
 def test_refuses_a_feed_forward_signature_and_a_mismatched_cell():
     feed_forward = data.NetworkSignature(
         input=_OBSERVATION, output=data.TensorSignature((2,), np.float32))
