@@ -24,7 +24,7 @@ _PositiveInt = Annotated[int, validation.AtLeast(1)]
 # The array keys of a sequence batch, in the order of the update's inputs
 # (then the initial state's arrays).
 SEQUENCE_KEYS = ('observation', 'action', 'return', 'discount',
-                 'bootstrap_index', 'mask', 'weight')
+                 'bootstrap_index', 'mask', 'starts_episode', 'weight')
 # agent_info key of the state a step acted from (RecurrentQAgent records it,
 # the sequence replay stores it at each sequence start).
 STATE_INFO = 'state'
@@ -122,21 +122,25 @@ class RecurrentQNetwork(q_network.QValueNetwork):
     b_t in 1..L of the state bootstrapped from), ``mask [B, L]`` (1 on
     valid steps, 0 on the padding after an episode's end),
     ``initial_state {key: [B, H]}`` (the agent's state at the first step),
-    ``weight [B]`` (importance weights) and ``burn_in`` (an int).
+    ``starts_episode [B]`` (1 for a sequence that begins an episode: its
+    zero state is exact whatever the weights), ``weight [B]`` (importance
+    weights) and ``burn_in`` (an int).
 
     One update unrolls the target network over all L + 1 states from the
-    initial state, and the online network over the first ``burn_in`` steps
-    without gradient, then on from the state reached, with gradient. Steps
-    t >= burn_in regress Q(s_t, a_t) on
+    initial state, and the online network from it too, the first
+    ``burn_in`` steps only warming the state up: no loss on them and no
+    gradient through the state they reach, except in sequences that start
+    an episode, which need no warm-up and are trained on from their first
+    step. The trained steps regress Q(s_t, a_t) on
     ``y_t = R_t + D_t * Q_target(s_{b_t}, a*)``, a* the online network's
     argmax at s_{b_t} (double DQN) or the target's; masked steps do not
-    count, and the loss is the weighted mean over the valid steps. The
+    count, and the loss is the weighted mean over the trained steps. The
     trainer sets b_t = min(t + n, valid length): a window that would run
     past the sequence's end is cut there and bootstraps from the last state
     the sequence holds (a shorter, still unbiased, n-step target; a
     terminal end is not bootstrapped, a truncated one is). After each
-    update ``last_td_errors`` [B, L - burn_in] holds the TD errors (0 on
-    masked steps) and ``last_priorities`` [B] the R2D2 sequence priorities
+    update ``last_td_errors`` [B, L] holds the TD errors (0 on the steps
+    not trained on) and ``last_priorities`` [B] the R2D2 sequence priorities
     (sequence_priorities with ``priority_eta``).
 
     Target updates, gradient clipping and optimizers are QNetwork's
@@ -290,8 +294,9 @@ class RecurrentQNetwork(q_network.QValueNetwork):
             observations, state = self._specs(length + 1)
             steps = tf.TensorSpec((None, length), tf.float32)
             indices = tf.TensorSpec((None, length), tf.int64)
+            per_sequence = tf.TensorSpec((None,), tf.float32)
             specs = [observations, indices, steps, steps, indices, steps,
-                     tf.TensorSpec((None,), tf.float32)] + state
+                     per_sequence, per_sequence] + state
             self._update_fns[burn_in, length] = tf.function(
                 lambda *args: self._update_step(burn_in, *args),
                 input_signature=specs, autograph=False,
@@ -301,53 +306,62 @@ class RecurrentQNetwork(q_network.QValueNetwork):
     # -- The update. ---------------------------------------------------------
 
     def _update_step(self, burn_in, observation, action, returns, discount,
-                     bootstrap_index, mask, weight, *state_values):
+                     bootstrap_index, mask, starts_episode, weight,
+                     *state_values):
         """One update on a batch of sequences (see the class docstring)."""
         tf = self._tf
         state = dict(zip(self._state_keys, state_values))
         q_target, _ = self._target_model.unroll(tf, observation, state)
-        if burn_in:
-            _, state = self._model.unroll(tf, observation[:, :burn_in], state)
-            state = {key: tf.stop_gradient(value)
-                     for key, value in state.items()}
-        index = bootstrap_index[:, burn_in:]  # [B, L'], L' = L - burn_in.
-        mask = mask[:, burn_in:]
-        n_steps = int(index.shape[1])
+        # The steps trained on: those after the burn-in, and all of a
+        # sequence that starts an episode (its zero state is exact).
+        starts = starts_episode[:, None]
+        trained = mask * tf.concat(
+            [tf.tile(starts, [1, burn_in]), tf.ones_like(mask[:, burn_in:])],
+            axis=1)
 
         def flat(x, *tail):
             return tf.reshape(x, (-1,) + tail)
 
         variables = self._model.trainable_variables
         with tf.GradientTape() as tape:
-            q_online, _ = self._model.unroll(
-                tf, observation[:, burn_in:], state, training=True)
-            # Bootstrap states come after the burn-in: index > burn_in.
-            next_q_online = tf.gather(
-                tf.stop_gradient(q_online), tf.maximum(index - burn_in, 0),
-                axis=1, batch_dims=1)
-            next_q_target = tf.gather(q_target, index, axis=1, batch_dims=1)
+            if burn_in:
+                q_burn_in, warmed = self._model.unroll(
+                    tf, observation[:, :burn_in], state, training=True)
+                # No gradient from the later steps into the burn-in, except
+                # for sequences that start an episode.
+                warmed = {key: starts * value +
+                          (1 - starts) * tf.stop_gradient(value)
+                          for key, value in warmed.items()}
+                q_rest, _ = self._model.unroll(
+                    tf, observation[:, burn_in:], warmed, training=True)
+                q_online = tf.concat([q_burn_in, q_rest], axis=1)
+            else:
+                q_online, _ = self._model.unroll(tf, observation, state,
+                                                 training=True)
+            next_q_online = tf.gather(tf.stop_gradient(q_online),
+                                      bootstrap_index, axis=1, batch_dims=1)
+            next_q_target = tf.gather(q_target, bootstrap_index, axis=1,
+                                      batch_dims=1)
             target = tf.stop_gradient(q_losses.q_targets(
-                flat(returns[:, burn_in:]), flat(discount[:, burn_in:]),
-                q_losses.bootstrap_values(
+                flat(returns), flat(discount), q_losses.bootstrap_values(
                     tf, flat(next_q_target, self._n_actions),
                     flat(next_q_online, self._n_actions), self._double_dqn)))
-            q_values = flat(q_online[:, :n_steps], self._n_actions)
-            td_errors = flat(mask) * (target - q_losses.taken_q_values(
-                tf, q_values, flat(action[:, burn_in:])))
-            # The weighted mean over the valid steps.
-            n_valid = tf.maximum(tf.reduce_sum(mask), 1.0)
-            weights = flat(weight[:, None] * mask) * (
-                tf.cast(tf.size(mask), tf.float32) / n_valid)
+            q_taken = q_losses.taken_q_values(
+                tf, flat(q_online[:, :-1], self._n_actions), flat(action))
+            td_errors = flat(trained) * (target - q_taken)
+            # The weighted mean over the trained steps.
+            n_trained = tf.maximum(tf.reduce_sum(trained), 1.0)
+            weights = flat(weight[:, None] * trained) * (
+                tf.cast(tf.size(trained), tf.float32) / n_trained)
             loss = q_losses.td_loss(tf, td_errors, weights, self._loss,
                                     self._huber_delta)
         grad_norm = q_network.apply_q_update(
             tf, self._optimizer, variables, tape.gradient(loss, variables),
             loss, self._n_updates, self._targets, self._update_rule)
-        q_taken = q_losses.taken_q_values(tf, q_values,
-                                          flat(action[:, burn_in:]))
         return {'loss': loss,
                 'td_errors': tf.reshape(td_errors, tf.shape(mask)),
-                'q_mean': tf.reduce_sum(q_taken * flat(mask)) / n_valid,
+                'trained': trained,
+                'q_mean': tf.reduce_sum(q_taken * flat(trained)) / n_trained,
                 'grad_norm': grad_norm}
 
     def _train_step(self, batch: Dict[str, Any]) -> Dict[str, float]:
@@ -365,7 +379,7 @@ class RecurrentQNetwork(q_network.QValueNetwork):
         outputs = self._update_fn(burn_in, length)(*arrays, *state)
         self.last_td_errors = outputs['td_errors'].numpy()
         self.last_priorities = sequence_priorities(
-            self.last_td_errors, np.asarray(batch['mask'])[:, burn_in:],
+            self.last_td_errors, outputs['trained'].numpy(),
             self._priority_eta)
         return {'loss': float(outputs['loss']),
                 'q_mean': float(outputs['q_mean']),

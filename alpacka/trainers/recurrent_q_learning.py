@@ -54,8 +54,9 @@ class RecurrentQLearningTrainer(replay_trainer.ReplayTrainer):
     episode padded (see sequence_replay); each stores the state the agent
     acted from at its first step. An update samples ``batch_size``
     sequences uniformly; the network unrolls them from the stored states,
-    the first ``burn_in`` steps without loss, and regresses the other steps
-    on n-step double-DQN targets within the sequence.
+    the first ``burn_in`` steps without loss (but in sequences that start an
+    episode), and regresses the other steps on n-step double-DQN targets
+    within the sequence.
 
     Each ``train_epoch`` performs ``updates_per_step`` updates per env step
     added since the previous one, once ``min_replay_size`` env steps have
@@ -64,8 +65,8 @@ class RecurrentQLearningTrainer(replay_trainer.ReplayTrainer):
     in stretches, joined through ``agent_info['episode_id']``, which
     RecurrentQAgent records with ``agent_info['state']``.
 
-    The first ``burn_in`` steps of an episode only ever warm up the state
-    (they are in no sequence's trained part), as in R2D2.
+    A sequence that starts an episode starts from the exact zero state: it
+    is trained on from its first step, without burn-in.
 
     Args:
         network_signature: The signature of a RecurrentQNetwork (from

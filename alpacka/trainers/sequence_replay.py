@@ -19,7 +19,10 @@ A sequence of L steps starting at step s stores (numpy, one datapoint):
   sequence; an episode that terminated inside the window is not
   bootstrapped (discount 0), a truncated one is;
 * ``initial_state {key: [H]}``: the recurrent state the agent acted from at
-  step s (``agent_info['state']``).
+  step s (``agent_info['state']``);
+* ``starts_episode``: 1.0 if that state is the zero state an episode
+  starts from (exact whatever the network's weights: the sequence needs no
+  burn-in), else 0.0.
 """
 
 import collections
@@ -46,6 +49,7 @@ def sequence_signature(observation: data.TensorSignature,
         'return': steps, 'discount': steps,
         'bootstrap_index': data.TensorSignature((length,), np.int64),
         'mask': steps,
+        'starts_episode': data.TensorSignature((), np.float32),
         'initial_state': dict(state),
     }
 
@@ -207,6 +211,12 @@ class SequenceAccumulator:
             np.asarray(steps.next_observation[stop - 1:stop])])
         bootstrap_index = np.concatenate([
             bootstrap_index, np.full(length - valid, valid)])
+        initial_state = {key: np.asarray(value[start], np.float32)
+                         for key, value in steps.agent_info[STATE].items()}
+        # An episode starts from the zero state (any later state is, in
+        # practice, never exactly zero): it needs no burn-in.
+        starts_episode = all(not value.any()
+                             for value in initial_state.values())
         return {
             'observation': _pad(observations, length + 1),
             'action': _pad(np.asarray(steps.action[start:stop], np.int64),
@@ -215,9 +225,8 @@ class SequenceAccumulator:
             'discount': _pad(discounts.astype(np.float32), length),
             'bootstrap_index': bootstrap_index.astype(np.int64),
             'mask': _pad(np.ones(valid, np.float32), length),
-            'initial_state': {
-                key: np.asarray(value[start], np.float32)
-                for key, value in steps.agent_info[STATE].items()},
+            'starts_episode': np.float32(starts_episode),
+            'initial_state': initial_state,
         }
 
     def state_dict(self) -> Dict[str, Any]:

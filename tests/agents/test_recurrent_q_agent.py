@@ -107,10 +107,9 @@ def test_replay_stores_the_state_acted_from_at_each_sequence_start(collected):
     for batch in step_batches:
         for stretch in batch.transition_batches:
             trainer.add_transitions(stretch)
-    stored = trainer.replay_buffer.state_dict()['storage']
-    # Leaves in signature order: observation, action, return, discount,
-    # bootstrap_index, mask, initial_state h, c.
-    observations, initial_h = stored[0], stored[6]
+    stored = trainer.replay_buffer.gather(
+        np.arange(len(trainer.replay_buffer)))
+    observations = stored['observation']
     episodes = [episode for batch in step_batches for episode in batch.episodes]
     n_checked = 0
     for episode in episodes:
@@ -121,8 +120,10 @@ def test_replay_stores_the_state_acted_from_at_each_sequence_start(collected):
             first = episode.transition_batch.observation[start]
             rows = np.flatnonzero(np.all(observations[:, 0] == first, axis=1))
             assert len(rows) == 1, (len(episode), start)
-            np.testing.assert_array_equal(initial_h[rows[0]],
-                                          info['h'][start])
+            for key in ('h', 'c'):
+                np.testing.assert_array_equal(
+                    stored['initial_state'][key][rows[0]], info[key][start])
+            assert stored['starts_episode'][rows[0]] == float(start == 0)
             n_checked += 1
     assert n_checked >= 10
     metrics = trainer.train_epoch(network)

@@ -23,8 +23,10 @@ def _random_state(network, batch_size, rng):
             for key in network.state_keys}
 
 
-def _batch(network, rng, batch_size=3, length=6, burn_in=2, valid=(6, 4, 6)):
-    """A hand-made sequence batch: random steps, some sequences padded."""
+def _batch(network, rng, batch_size=3, length=6, burn_in=2, valid=(6, 4, 6),
+           starts=(0, 0, 0)):
+    """A hand-made sequence batch: random steps, some sequences padded;
+    those with starts 1 begin an episode (from the zero state)."""
     mask = np.zeros((batch_size, length), np.float32)
     for row, n_valid in enumerate(valid):
         mask[row, :n_valid] = 1
@@ -39,8 +41,11 @@ def _batch(network, rng, batch_size=3, length=6, burn_in=2, valid=(6, 4, 6)):
                              0.9).astype(np.float32),
         'bootstrap_index': np.minimum(steps + 2, n_valid).astype(np.int64),
         'mask': mask,
+        'starts_episode': np.asarray(starts, np.float32),
         'weight': np.array([1.0, 0.5, 2.0], np.float32)[:batch_size],
-        'initial_state': _random_state(network, batch_size, rng),
+        'initial_state': {
+            key: value * (1 - np.asarray(starts, np.float32))[:, None]
+            for key, value in _random_state(network, batch_size, rng).items()},
         'burn_in': burn_in,
     }
 
@@ -75,7 +80,8 @@ def _expected_loss(network, batch):
                                  target=True)
     total, count = 0.0, 0.0
     for row in range(len(batch['action'])):
-        for t in range(burn_in, batch['action'].shape[1]):
+        first = 0 if batch['starts_episode'][row] else burn_in
+        for t in range(first, batch['action'].shape[1]):
             mask = batch['mask'][row, t]
             index = batch['bootstrap_index'][row, t]
             best = np.argmax(q_online[row, index])
@@ -96,14 +102,18 @@ def test_update_regresses_on_n_step_double_dqn_targets_within_the_sequence(
     # A target network unlike the online one, so double DQN matters.
     network.target_params = [w + rng.normal(scale=0.3, size=w.shape)
                              for w in network.params]
-    batch = _batch(network, rng)
+    # The first sequence starts an episode: it is trained on from step 0.
+    batch = _batch(network, rng, starts=(1, 0, 0))
     expected = _expected_loss(network, batch)
     metrics = network.train(lambda: iter([batch]), 1)
     # The loss is the one before the step.
     assert metrics['loss'] == pytest.approx(expected, rel=1e-4)
-    assert network.last_td_errors.shape == (3, 4)
-    # Padded steps have no TD error; priorities mix max and mean.
-    assert np.all(network.last_td_errors[1, 2:] == 0)
+    assert network.last_td_errors.shape == (3, 6)
+    # Burn-in and padded steps have no TD error; priorities mix max and
+    # mean over the trained steps.
+    assert np.all(network.last_td_errors[0] != 0)
+    assert np.all(network.last_td_errors[1, :2] == 0)
+    assert np.all(network.last_td_errors[1, 4:] == 0)
     magnitude = np.abs(network.last_td_errors[0])
     assert network.last_priorities[0] == pytest.approx(
         0.9 * magnitude.max() + 0.1 * magnitude.mean(), rel=1e-5)
@@ -126,6 +136,13 @@ def test_burn_in_steps_get_no_gradient():
     assert absurd_loss == pytest.approx(loss, rel=1e-6)
     for after, absurd_after in zip(first.params, second.params):
         np.testing.assert_allclose(after, absurd_after, rtol=1e-6, atol=1e-7)
+    # In a sequence that starts an episode the first steps are trained on.
+    starting = dict(batch, starts_episode=np.ones(3, np.float32),
+                    initial_state=first.initial_state(3))
+    absurd_start = dict(absurd, starts_episode=np.ones(3, np.float32),
+                        initial_state=first.initial_state(3))
+    assert first.clone().train(lambda: iter([absurd_start]), 1)['loss'] > (
+        1e3 * first.clone().train(lambda: iter([starting]), 1)['loss'])
     # The burn-in observations still warm the state up.
     warmed = dict(batch)
     warmed['observation'] = batch['observation'].copy()

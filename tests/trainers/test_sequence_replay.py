@@ -68,6 +68,8 @@ def test_an_episode_is_cut_into_overlapping_padded_sequences():
     np.testing.assert_array_equal(sequences['action'][1], [0, 1, 0, 1])
     np.testing.assert_array_equal(sequences['initial_state']['h'][:, 0],
                                   [0, 2, 4])
+    # Only the first starts from the zero state of an episode's start.
+    np.testing.assert_array_equal(sequences['starts_episode'], [1, 0, 0])
     # 2-step targets within the sequence: rewards t + 1, windows cut at
     # the sequence's end and bootstrapped from the last state it holds.
     np.testing.assert_allclose(sequences['return'][0],
