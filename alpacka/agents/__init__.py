@@ -10,7 +10,8 @@ Public surface (all registered with Gin under ``alpacka.agents``):
 - model-free actor-critic: SoftActorCriticAgent;
 - Q-learning: QAgent, PolicyMixtureAgent and the acting policies
   (GreedyPolicy, EpsilonGreedyPolicy, ApeXEpsilonGreedyPolicy,
-  BoltzmannPolicy, RandomPolicy; module ``q_policies``).
+  BoltzmannPolicy, RandomPolicy; module ``q_policies``), RecurrentQAgent
+  (carries an LSTM's or GRU's state through its requests).
 
 Modules beside the agents: ``selection`` (the MCTS selection rules: PUCT,
 UCT, Gumbel, temperature and tie-break), ``search_graph`` (the deterministic
@@ -29,6 +30,7 @@ from alpacka.agents.q_learning import PolicyMixtureAgent, QAgent
 from alpacka.agents.q_policies import (ApeXEpsilonGreedyPolicy,
                                        BoltzmannPolicy, EpsilonGreedyPolicy,
                                        GreedyPolicy, RandomPolicy)
+from alpacka.agents.recurrent_q import RecurrentQAgent
 from alpacka.agents.sac import SoftActorCriticAgent
 from alpacka.agents.shooting import ShootingAgent
 from alpacka.agents.stochastic_mcts import StochasticMCTSAgent
@@ -37,7 +39,7 @@ __all__ = [
     'Agent', 'ApeXEpsilonGreedyPolicy', 'BoltzmannPolicy', 'CEMAgent', 'DeterministicMCTSAgent', 'EpisodeRecord',
     'EpsilonGreedyAgent', 'EpsilonGreedyPolicy', 'GreedyPolicy',
     'OnlineAgent', 'PolicyMixtureAgent', 'QAgent', 'RandomAgent',
-    'RandomPolicy', 'ShootingAgent', 'SoftActorCriticAgent',
+    'RandomPolicy', 'RecurrentQAgent', 'ShootingAgent', 'SoftActorCriticAgent',
     'SoftmaxAgent',
     'StochasticMCTSAgent', 'maybe_coroutine', 'shooting',
 ]

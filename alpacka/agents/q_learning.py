@@ -84,7 +84,15 @@ class _QLearningAgent(base.OnlineAgent):
 
     def act(self, observation: Any) -> base.Coroutine:
         q_values = yield np.asarray(observation)[np.newaxis]
-        q_list = np.asarray(q_values[0], np.float64).tolist()
+        action, index = self._choose_action(q_values[0])
+        return action, {'episode_id': np.int64(self._episode_id),
+                        'policy': np.int64(index)}
+
+    def _choose_action(self, q_values: np.ndarray) -> tuple:
+        """(action, index of the policy that chose it) for one step's Q
+        values [n_actions]: greedy in evaluation, else random in the random
+        phase, else the episode's policy."""
+        q_list = np.asarray(q_values, np.float64).tolist()
         if self.evaluation:
             index = 0
             action = q_policies.greedy_action(q_list, self._rng)
@@ -97,8 +105,7 @@ class _QLearningAgent(base.OnlineAgent):
                 action = self._policy(index).choose(q_list, self._rng,
                                                     self._context())
             self._steps += 1
-        return action, {'episode_id': np.int64(self._episode_id),
-                        'policy': np.int64(index)}
+        return action, index
 
     def _policy_names(self) -> List[str]:
         raise NotImplementedError

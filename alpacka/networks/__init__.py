@@ -19,6 +19,9 @@ Modules:
   and what it is built from; ``keras`` keeps the original import path.
 * ``q_network``: QNetwork (DQN, double DQN, dueling, target network),
   with its maths in ``q_losses`` and its models in ``q_models``.
+* ``recurrent_q_network``: RecurrentQNetwork (LSTM or GRU, trained on
+  sequences from a stored state after a burn-in, R2D2-style), with its
+  models in ``recurrent_q_models``.
 * ``sac``: SoftActorCriticNetwork, with its maths in ``sac_losses``, its
   Gaussian and categorical policy heads in ``sac_policies`` and its
   signature and action space in ``sac_spaces``.
@@ -30,7 +33,9 @@ from alpacka.networks.model_builders import convnet, mlp
 from alpacka.networks import keras  # The original module's aliases.
 from alpacka.networks import losses  # Registers its losses with Gin.
 from alpacka.networks.q_network import QNetwork
+from alpacka.networks.recurrent_q_network import RecurrentQNetwork
 from alpacka.networks.sac import SoftActorCriticNetwork
 
 __all__ = ['DummyNetwork', 'KerasNetwork', 'Network', 'QNetwork',
+           'RecurrentQNetwork',
            'SoftActorCriticNetwork', 'TrainableNetwork', 'convnet', 'mlp']

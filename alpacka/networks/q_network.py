@@ -4,7 +4,8 @@ The update's maths is in ``alpacka.networks.q_losses``; the models in
 ``alpacka.networks.q_models``.
 """
 
-from typing import Annotated, Any, Dict, List, Literal, Optional, Sequence
+from typing import (Annotated, Any, Dict, List, Literal, NamedTuple, Optional,
+                    Sequence)
 
 import numpy as np
 
@@ -41,8 +42,159 @@ def make_optimizer(keras: Any, optimizer: str, learning_rate: float,
                                  epsilon=adam_epsilon)
 
 
+class UpdateRule(NamedTuple):
+    """How an update is applied (see QNetwork's Args of the same names)."""
+    max_grad_norm: Optional[float]
+    target_update: str
+    target_update_period: int
+    polyak: float
+
+
+def apply_q_update(tf: Any, optimizer: Any, variables: Sequence[Any],
+                   gradients: Sequence[Any], loss: Any, n_updates: Any,
+                   targets: tensorflow_base.TargetWeights,
+                   rule: UpdateRule) -> Any:
+    """Applies one update inside a compiled step: clips the gradients'
+    global norm, applies them, counts the update and updates the targets
+    (hard copy every k updates, or Polyak) -- all skipped when the loss is
+    not finite (train() then raises).
+
+    Returns:
+        The gradients' global norm before clipping.
+    """
+    grad_norm = tf.linalg.global_norm(gradients)
+    if rule.max_grad_norm is not None:
+        gradients, _ = tf.clip_by_global_norm(
+            gradients, rule.max_grad_norm, use_norm=grad_norm)
+
+    def apply():
+        optimizer.apply_gradients(zip(gradients, variables))
+        n_updates.assign_add(1)
+        if rule.target_update == 'polyak':
+            targets.polyak_update(rule.polyak)
+        else:
+            targets.periodic_hard_update(tf, n_updates,
+                                         rule.target_update_period)
+        return tf.constant(True)
+
+    tf.cond(tf.math.is_finite(loss), apply, lambda: tf.constant(False))
+    return grad_norm
+
+
+class QValueNetwork(tensorflow_base.TensorFlowNetwork):
+    """What QNetwork and RecurrentQNetwork share: an online and a target
+    model, the optimizer and update counter, params, targets, checkpoints.
+
+    A subclass calls ``_build_q_models`` in its constructor and writes
+    ``_predict_with(index, inputs)`` (0: online, 1: target) and its update;
+    ``_weights_changed()`` is called whenever weights change outside it.
+
+    Args:
+        network_signature: The network's signature.
+        init_kwargs: The constructor's other keyword arguments, for clone().
+        n_actions: Number of actions.
+    """
+
+    def __init__(self, network_signature: Optional[data.NetworkSignature],
+                 init_kwargs: Dict[str, Any], n_actions: int):
+        super().__init__(network_signature, init_kwargs)
+        self._n_actions = n_actions
+        self._model = self._target_model = None
+        self._targets: Optional[tensorflow_base.TargetWeights] = None
+        self._optimizer = None
+        self._n_updates = None
+
+    def _build_q_models(self, build: Any, seed: Optional[int],
+                        optimizer: Any) -> None:
+        """Builds online and target models (seeded), the TargetWeights, the
+        optimizer's slots and the update counter.
+
+        Args:
+            build: fn(name) -> a model (with weights, trainable_variables,
+                get_weights and set_weights).
+            seed: The seed of the build (see _build_seeded).
+            optimizer: The Keras optimizer (make_optimizer's).
+        """
+        tf = self._tf
+        self._model, self._target_model = self._build_seeded(
+            lambda: (build('q_online'), build('q_target')), seed)
+        self._target_model.set_weights(self._model.get_weights())
+        self._targets = tensorflow_base.TargetWeights(
+            tf, self._model.weights, self._target_model.weights)
+        self._optimizer = optimizer
+        self._optimizer.build(self._model.trainable_variables)
+        self._optimizers = [self._optimizer]
+        self._n_updates = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                      name='q_updates')
+
+    def _weights_changed(self) -> None:
+        """Called after params or targets were set from outside."""
+
+    def _predict_with(self, index: int, inputs: Any) -> Any:
+        raise NotImplementedError
+
+    @property
+    def n_actions(self) -> int:
+        """Number of actions."""
+        return self._n_actions
+
+    @property
+    def n_updates(self) -> int:
+        """Updates applied so far (the target schedule's counter)."""
+        return int(self._n_updates.numpy())
+
+    def predict(self, inputs: Any) -> Any:
+        """The online network's Q values (see the subclass)."""
+        return self._predict_with(0, inputs)
+
+    def predict_target(self, inputs: Any) -> Any:
+        """The target network's Q values (as predict)."""
+        return self._predict_with(1, inputs)
+
+    def update_target(self) -> None:
+        """Copies the online weights into the target network now."""
+        self._targets.hard_update()
+        self._weights_changed()
+
+    @property
+    def params(self) -> List[np.ndarray]:
+        """The online model's weights, as numpy arrays."""
+        return [np.array(w) for w in self._model.get_weights()]
+
+    @params.setter
+    def params(self, new_params: Sequence[np.ndarray]) -> None:
+        new_params = list(new_params)
+        name = type(self).__name__
+        tensorflow_base.check_fit(
+            self._model.weights, new_params, f'{name}.params',
+            f'were they written by a {name} of another architecture?')
+        self._model.set_weights(new_params)
+        self._weights_changed()
+
+    @property
+    def target_params(self) -> List[np.ndarray]:
+        """The target model's weights, as numpy arrays."""
+        return self._targets.numpy()
+
+    @target_params.setter
+    def target_params(self, new_params: Optional[Sequence[np.ndarray]]) -> None:
+        if new_params is None:  # From a clone of a network without targets.
+            return
+        self._targets.assign(new_params, f'{type(self).__name__}.target_params')
+        self._weights_changed()
+
+    def _checkpoint_state(self) -> Dict[str, Any]:
+        return {**super()._checkpoint_state(),
+                'n_updates': self.n_updates}
+
+    def _load_checkpoint_state(self, state: Dict[str, Any],
+                               checkpoint_path: str) -> None:
+        super()._load_checkpoint_state(state, checkpoint_path)
+        self._n_updates.assign(state['n_updates'])
+
+
 @validation.configurable(module='alpacka.networks')
-class QNetwork(tensorflow_base.TensorFlowNetwork):
+class QNetwork(QValueNetwork):
     """Q values of discrete actions, with a target network and the DQN update.
 
     ``predict(observations [B, ...]) -> Q values [B, n_actions]`` (float32).
@@ -130,17 +282,14 @@ class QNetwork(tensorflow_base.TensorFlowNetwork):
             'max_grad_norm': max_grad_norm, 'target_update': target_update,
             'target_update_period': target_update_period, 'polyak': polyak,
             'conv_layout': conv_layout, 'input_scale': input_scale,
-            'seed': seed, 'numpy_inference': numpy_inference})
-        tf, keras = self._tf, self._keras
+            'seed': seed, 'numpy_inference': numpy_inference}, n_actions)
+        keras = self._keras
         self._observation = observation
-        self._n_actions = n_actions
         self._double_dqn = double_dqn
         self._loss = loss
         self._huber_delta = float(huber_delta)
-        self._max_grad_norm = max_grad_norm
-        self._target_update = target_update
-        self._target_update_period = target_update_period
-        self._polyak = float(polyak)
+        self._update_rule = UpdateRule(max_grad_norm, target_update,
+                                       target_update_period, float(polyak))
         if input_scale is None:
             input_scale = q_models.default_input_scale(observation.dtype)
 
@@ -150,18 +299,9 @@ class QNetwork(tensorflow_base.TensorFlowNetwork):
                 torso, tuple(hidden_sizes), dueling, conv_layout,
                 float(input_scale), name)
 
-        self._model, self._target_model = self._build_seeded(
-            lambda: (build('q_online'), build('q_target')), seed)
-        self._target_model.set_weights(self._model.get_weights())
-        self._targets = tensorflow_base.TargetWeights(
-            tf, self._model.weights, self._target_model.weights)
-        self._optimizer = make_optimizer(
+        self._build_q_models(build, seed, make_optimizer(
             keras, optimizer, learning_rate, adam_epsilon, rmsprop_rho,
-            rmsprop_epsilon, rmsprop_centered)
-        self._optimizer.build(self._model.trainable_variables)
-        self._optimizers = [self._optimizer]
-        self._n_updates = tf.Variable(0, dtype=tf.int64, trainable=False,
-                                      name='q_updates')
+            rmsprop_epsilon, rmsprop_centered))
         self.last_td_errors: Optional[np.ndarray] = None
         self._numpy_models = None
         if numpy_inference and not q_models.is_conv_torso(torso):
@@ -249,25 +389,9 @@ class QNetwork(tensorflow_base.TensorFlowNetwork):
             td_errors = target - q_losses.taken_q_values(tf, q_values, action)
             loss = q_losses.td_loss(tf, td_errors, weight, self._loss,
                                     self._huber_delta)
-        gradients = tape.gradient(loss, variables)
-        grad_norm = tf.linalg.global_norm(gradients)
-        if self._max_grad_norm is not None:
-            gradients, _ = tf.clip_by_global_norm(
-                gradients, self._max_grad_norm, use_norm=grad_norm)
-        finite = tf.math.is_finite(loss)
-
-        def apply():
-            self._optimizer.apply_gradients(zip(gradients, variables))
-            self._n_updates.assign_add(1)
-            if self._target_update == 'polyak':
-                self._targets.polyak_update(self._polyak)
-            else:
-                self._targets.periodic_hard_update(
-                    tf, self._n_updates, self._target_update_period)
-            return tf.constant(True)
-
-        # A non-finite loss leaves the weights as they were (train() raises).
-        tf.cond(finite, apply, lambda: tf.constant(False))
+        grad_norm = apply_q_update(
+            tf, self._optimizer, variables, tape.gradient(loss, variables),
+            loss, self._n_updates, self._targets, self._update_rule)
         return {'loss': loss, 'td_errors': td_errors,
                 'q_mean': tf.reduce_mean(q_values), 'grad_norm': grad_norm}
 
@@ -291,16 +415,6 @@ class QNetwork(tensorflow_base.TensorFlowNetwork):
 
     # -- Network API. --------------------------------------------------------
 
-    @property
-    def n_actions(self) -> int:
-        """Number of actions."""
-        return self._n_actions
-
-    @property
-    def n_updates(self) -> int:
-        """Updates applied so far (the target schedule's counter)."""
-        return int(self._n_updates.numpy())
-
     def _predict_with(self, index: int, inputs: Any) -> np.ndarray:
         observation = np.asarray(inputs)
         if observation.shape[1:] != tuple(self._observation.shape):
@@ -311,51 +425,3 @@ class QNetwork(tensorflow_base.TensorFlowNetwork):
             return self._numpy_models[index](observation)
         observation = observation.astype(self._observation.dtype, copy=False)
         return self._predict_fns[index](observation).numpy()
-
-    def predict(self, inputs: Any) -> np.ndarray:
-        """Q values [B, n_actions] of observations [B, ...]."""
-        return self._predict_with(0, inputs)
-
-    def predict_target(self, inputs: Any) -> np.ndarray:
-        """Q values [B, n_actions] of the target network."""
-        return self._predict_with(1, inputs)
-
-    def update_target(self) -> None:
-        """Copies the online weights into the target network now."""
-        self._targets.hard_update()
-        self._weights_changed()
-
-    @property
-    def params(self) -> List[np.ndarray]:
-        """The online model's weights, as numpy arrays."""
-        return [np.array(w) for w in self._model.get_weights()]
-
-    @params.setter
-    def params(self, new_params: Sequence[np.ndarray]) -> None:
-        new_params = list(new_params)
-        tensorflow_base.check_fit(
-            self._model.weights, new_params, 'QNetwork.params',
-            'were they written by a QNetwork of another architecture?')
-        self._model.set_weights(new_params)
-        self._weights_changed()
-
-    @property
-    def target_params(self) -> List[np.ndarray]:
-        """The target model's weights, as numpy arrays."""
-        return self._targets.numpy()
-
-    @target_params.setter
-    def target_params(self, new_params: Optional[Sequence[np.ndarray]]) -> None:
-        if new_params is None:  # From a clone of a network without targets.
-            return
-        self._targets.assign(new_params, 'QNetwork.target_params')
-        self._weights_changed()
-
-    def _checkpoint_state(self) -> Dict[str, Any]:
-        return {**super()._checkpoint_state(),
-                'n_updates': self.n_updates}
-
-    def _load_checkpoint_state(self, state: Dict[str, Any],
-                               checkpoint_path: str) -> None:
-        super()._load_checkpoint_state(state, checkpoint_path)
-        self._n_updates.assign(state['n_updates'])

@@ -15,6 +15,7 @@ from alpacka.trainers.base import DummyTrainer, Trainer
 from alpacka.trainers.replay_buffers import (HierarchicalReplayBuffer,
                                              UniformReplayBuffer)
 from alpacka.trainers.q_learning import QLearningTrainer
+from alpacka.trainers.recurrent_q_learning import RecurrentQLearningTrainer
 from alpacka.trainers.replay_trainer import ReplayTrainer
 from alpacka.trainers.sac import SoftActorCriticTrainer
 from alpacka.trainers.supervised import SupervisedTrainer
@@ -22,6 +23,7 @@ from alpacka.trainers.td import TDTrainer
 
 __all__ = [
     'DummyTrainer', 'HierarchicalReplayBuffer', 'QLearningTrainer',
+    'RecurrentQLearningTrainer',
     'ReplayTrainer',
     'SoftActorCriticTrainer', 'SupervisedTrainer',
     'TDTrainer', 'Trainer',

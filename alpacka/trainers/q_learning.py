@@ -15,6 +15,7 @@ import numpy as np
 
 from alpacka import data
 from alpacka import errors
+from alpacka.networks import recurrent_q_network
 from alpacka.trainers import frame_store as frame_store_lib
 from alpacka.trainers import n_step as n_step_lib
 from alpacka.trainers import prioritized_replay
@@ -149,6 +150,13 @@ class QLearningTrainer(replay_trainer.ReplayTrainer):
     def _check_signature(network_signature: data.NetworkSignature
                          ) -> data.TensorSignature:
         output = network_signature.output
+        if recurrent_q_network.is_recurrent_signature(network_signature):
+            raise errors.ConfigError(
+                f'QLearningTrainer trains feed-forward Q-networks on single '
+                f'transitions, but the agent carries a recurrent state '
+                f'(network signature {network_signature}). Use '
+                f'alpacka.trainers.RecurrentQLearningTrainer with '
+                f'RecurrentQAgent and RecurrentQNetwork.')
         if (not data.is_signature(network_signature.input) or
                 not data.is_signature(output) or len(output.shape) != 1):
             raise errors.ConfigError(

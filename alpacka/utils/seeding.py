@@ -36,6 +36,8 @@ class FromRunSeed(enum.IntEnum):
     ASYNC_COLLECTORS = 11
     # QLearningTrainer's replay sampling.
     Q_REPLAY = 12
+    # RecurrentQLearningTrainer's replay sampling.
+    RECURRENT_Q_REPLAY = 13
 
 
 @enum.unique

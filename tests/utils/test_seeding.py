@@ -65,7 +65,8 @@ def test_sub_seed_indices_are_pinned():
             seeding.FromRunSeed.__members__.items()} == {
                 'BATCH_STEPPER': 0, 'EVALUATION_STEPPER': 1,
                 'SUPERVISED_REPLAY': 7, 'TD_REPLAY': 8, 'SAC_REPLAY': 9,
-                'SAC_ACTION_SAMPLING': 10, 'ASYNC_COLLECTORS': 11}
+                'SAC_ACTION_SAMPLING': 10, 'ASYNC_COLLECTORS': 11,
+                'Q_REPLAY': 12, 'RECURRENT_Q_REPLAY': 13}
     assert [int(index) for index in seeding.FromStepperSeed] == [0, 1, 2, 3]
     assert int(seeding.FromAgentSeed.SHOOTING_ROLLOUTS) == 1
 
