@@ -25,7 +25,7 @@ and Alpacka / SB3.
 Usage (about 1-2 minutes per round at the default sizes on a loaded 2-core
 machine; the default 5 rounds take about 10 minutes):
     python benchmarks/dqn_update_speed.py [--rounds 5] [--updates 200]
-        [--fill 2000] [--sides bare alpacka sb3] [--bare_jit_compile]
+        [--fill 2000] [--sides bare alpacka sb3] [--jit_compile]
 """
 
 import argparse
@@ -84,8 +84,8 @@ def bare_updates_per_s(batches: Dict[str, np.ndarray], seed: int,
 # Written against alpacka.networks.q_network and alpacka.trainers.q_learning;
 # where they are not importable yet, the side is skipped with the reason.
 # ---------------------------------------------------------------------------
-def alpacka_updates_per_s(batches: Dict[str, np.ndarray], seed: int
-                          ) -> Timer:
+def alpacka_updates_per_s(batches: Dict[str, np.ndarray], seed: int,
+                          jit_compile: bool = False) -> Timer:
     """Alpacka's side (b): QLearningTrainer.train_epoch on a QNetwork.
 
     The trainer's replay gets ``batches`` (random transitions) first; each
@@ -95,6 +95,7 @@ def alpacka_updates_per_s(batches: Dict[str, np.ndarray], seed: int
     Args:
         batches: dqn_bare_update.random_atari_batches' arrays.
         seed: Seeds the network and the replay sampling.
+        jit_compile: QNetwork.jit_compile (XLA).
 
     Returns:
         The timer: n_updates -> updates per second.
@@ -111,7 +112,8 @@ def alpacka_updates_per_s(batches: Dict[str, np.ndarray], seed: int
     network = q_network.QNetwork(
         signature, torso='nature', double_dqn=True, loss='huber',
         optimizer='adam', learning_rate=LEARNING_RATE, max_grad_norm=None,
-        target_update='hard', target_update_period=TARGET_EVERY, seed=seed)
+        target_update='hard', target_update_period=TARGET_EVERY, seed=seed,
+        jit_compile=jit_compile)
     size = len(batches['reward'])
     trainer = q_learning.QLearningTrainer(
         signature, batch_size=BATCH_SIZE, updates_per_step=1.0,
@@ -167,7 +169,8 @@ def make_timers(sides: Sequence[str], fill: int, seed: int,
         timers['bare'] = bare_updates_per_s(batches, seed, bare_jit_compile)
     if 'alpacka' in sides:
         try:
-            timers['alpacka'] = alpacka_updates_per_s(batches, seed)
+            timers['alpacka'] = alpacka_updates_per_s(batches, seed,
+                                                      bare_jit_compile)
         except ImportError as error:
             skipped.append(f'alpacka skipped: QNetwork / QLearningTrainer '
                            f'not importable ({error})')
@@ -221,9 +224,10 @@ def parse(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--sides', nargs='+', choices=SIDES,
                         default=list(SIDES))
-    parser.add_argument('--bare_jit_compile', action='store_true',
-                        help='compile the bare update with XLA (for a '
-                             'QNetwork whose update is XLA-compiled too)')
+    parser.add_argument('--jit_compile', '--bare_jit_compile',
+                        dest='bare_jit_compile', action='store_true',
+                        help='compile both the bare update and QNetwork\'s '
+                             '(QNetwork.jit_compile) with XLA')
     return parser.parse_args(argv)
 
 
