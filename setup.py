@@ -12,6 +12,10 @@ setuptools.setup(
                               'batch_steppers/_ray_stubs/*.py']},
     python_requires='>=3.10',
     install_requires=[
+        # ale-py: Atari (alpacka.envs.AtariEnv, dqn_breakout.gin); its wheel
+        # ships the ROMs. The preprocessing resizes with Pillow (through
+        # matplotlib), not OpenCV.
+        'ale-py>=0.9',
         'cloudpickle',
         'gin-config>=0.5',
         # box2d: LunarLanderContinuous (sac_lunar_lander.gin); box2d 2.3.10
@@ -19,6 +23,9 @@ setuptools.setup(
         # HalfCheetah-v5 (sac_halfcheetah.gin); its wheel bundles MuJoCo.
         'gymnasium[box2d,mujoco]>=1.0',
         'matplotlib',
+        # minatar: MinAtar games (alpacka.envs.MinAtarEnv,
+        # dqn_minatar_breakout.gin); pure Python.
+        'minatar',
         'neptune>=1.0',
         'numpy',
         'ray>=2.9',

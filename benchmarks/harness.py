@@ -33,6 +33,7 @@ import argparse
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -390,6 +391,110 @@ def report(results: Results, sides: Sequence[str], seeds: Sequence[int],
     return aggregates
 
 
+def first_reaching(points: Points, goal: float
+                   ) -> Optional[Dict[str, float]]:
+    """The first evaluation whose return is goal or more (None: none)."""
+    return next((point for point in points if point['eval_return'] >= goal),
+                None)
+
+
+def goal_report(results: Results, sides: Sequence[str], seeds: Sequence[int],
+                goal: float) -> Dict[str, dict]:
+    """Prints, per side, the env steps and training wall time to the first
+    evaluation of goal or more; returns them.
+
+    A seed that never reaches goal counts as never (infinitely many steps),
+    so a median is "not reached" when half the seeds or more did not reach it.
+
+    Args:
+        results: The runs.
+        sides: Side names, in table order.
+        seeds: The seeds.
+        goal: The evaluation return to reach.
+
+    Returns:
+        ``{side: {'steps': median or None, 'train_s': median or None,
+        'reached': seeds that reached goal, 'n_seeds': seeds run,
+        'best': [best evaluation of each seed run]}}``.
+    """
+    summary = {}
+    print(f'\nFirst evaluation of {goal:g} or more (median over seeds; '
+          f'never: not reached):\n| side | reached | env steps | train s | '
+          f'best evaluation per seed |\n| --- | --- | --- | --- | --- |')
+    for side in sides:
+        runs = [results.points(side, seed) for seed in seeds
+                if results.has(side, seed)]
+        hits = [first_reaching(points, goal) for points in runs]
+        medians = {key: float(np.median([np.inf if hit is None else hit[key]
+                                         for hit in hits])) if hits else np.inf
+                   for key in ('steps', 'train_s')}
+        summary[side] = {
+            **{key: None if np.isinf(value) else value
+               for key, value in medians.items()},
+            'reached': sum(hit is not None for hit in hits),
+            'n_seeds': len(runs),
+            'best': [max((point['eval_return'] for point in points),
+                         default=float('nan')) for points in runs]}
+        cells = [f'{summary[side]["steps"]:,.0f}' if summary[side]['steps']
+                 is not None else 'never',
+                 f'{summary[side]["train_s"]:.1f}' if summary[side][
+                     'train_s'] is not None else 'never']
+        print(f'| {side} | {summary[side]["reached"]}/{len(runs)} | '
+              f'{" | ".join(cells)} | '
+              f'{", ".join(f"{best:.0f}" for best in summary[side]["best"])}'
+              ' |')
+    reference = sides[0] if sides else None
+    for side in sides[1:]:
+        ours, theirs = summary[reference], summary[side]
+        if ours['steps'] is not None and theirs['steps'] is not None:
+            print(f'{reference} vs {side} to {goal:g}: '
+                  f'{ours["steps"] / theirs["steps"]:.2f}x the env steps, '
+                  f'{ours["train_s"] / theirs["train_s"]:.2f}x the train time')
+    return summary
+
+
+def config_steps_per_epoch(config_file: str) -> int:
+    """The ``Runner.env_steps_per_epoch`` a Gin config binds, its includes
+    followed (a binding after an include overrides the included one).
+
+    Args:
+        config_file: The config (relative to the repository or absolute).
+
+    Raises:
+        ValueError: if neither the file nor its includes bind it (pass the
+            number explicitly).
+    """
+    found = _bound_steps_per_epoch(os.path.join(REPO_ROOT, config_file))
+    if found is None:
+        raise ValueError(f'{config_file} does not bind '
+                         f'Runner.env_steps_per_epoch; give the number of '
+                         f'env steps per epoch explicitly')
+    return found
+
+
+_INCLUDE = re.compile(r"""^\s*include\s+['"]([^'"]+)['"]""")
+_STEPS_PER_EPOCH = re.compile(
+    r'^\s*Runner\.env_steps_per_epoch\s*=\s*([0-9_]+)\s*(?:#.*)?$')
+
+
+def _bound_steps_per_epoch(path: str) -> Optional[int]:
+    """config_steps_per_epoch's value in the file at path (None: unbound);
+    includes are relative to the including file, else to the repository."""
+    found = None
+    with open(path, encoding='utf-8') as config:
+        for line in config:
+            include, binding = _INCLUDE.match(line), _STEPS_PER_EPOCH.match(
+                line)
+            if include:
+                beside = os.path.join(os.path.dirname(path), include.group(1))
+                found = _bound_steps_per_epoch(
+                    beside if os.path.exists(beside) else
+                    os.path.join(REPO_ROOT, include.group(1))) or found
+            elif binding:
+                found = int(binding.group(1))
+    return found
+
+
 def add_protocol_arguments(parser: argparse.ArgumentParser,
                            seeds: int = 10, first_seed: int = 0) -> None:
     """The flags every multi-seed benchmark shares.
@@ -439,8 +544,8 @@ def peer_sides(peers: Sequence[Tuple[str, str, Sequence[str]]]
 
 
 def run_protocol(args: argparse.Namespace, sides: Sequence[Side],
-                 budgets: Sequence[float], time_budget: float
-                 ) -> Dict[str, dict]:
+                 budgets: Sequence[float], time_budget: float,
+                 goal: Optional[float] = None) -> Dict[str, dict]:
     """Runs the sides over the seeds of args and prints the report.
 
     Args:
@@ -448,9 +553,11 @@ def run_protocol(args: argparse.Namespace, sides: Sequence[Side],
         sides: The contenders; the first is the reference of the report.
         budgets: Env-step budgets the returns are scored at.
         time_budget: The budget whose training time is compared.
+        goal: Also print goal_report for this evaluation return (None: no).
 
     Returns:
-        report's aggregates.
+        report's aggregates; with a goal, each side's also holds
+        goal_report's summary under 'goal'.
     """
     if args.sides:
         sides = [side for side in sides if side.name in args.sides]
@@ -465,8 +572,12 @@ def run_protocol(args: argparse.Namespace, sides: Sequence[Side],
         print(f'FAILED: {failure}')
     print(f'{time.time() - started:.0f} s of runs; load average after '
           f'{os.getloadavg()[0]:.2f}.')
-    return report(results, [side.name for side in sides], seeds, budgets,
-                  time_budget)
+    names = [side.name for side in sides]
+    aggregates = report(results, names, seeds, budgets, time_budget)
+    if goal is not None:
+        for name, summary in goal_report(results, names, seeds, goal).items():
+            aggregates[name]['goal'] = summary
+    return aggregates
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

@@ -4,7 +4,8 @@ The peers (benchmarks/sb3_peer.py, benchmarks/sbx_peer.py) need libraries
 that Alpacka does not depend on (torch, JAX), so each lives in a virtualenv of
 its own under ~/.cache/alpacka/, made on first use:
 
-* 'sb3' (sb3-venv): Stable-Baselines3 and the CPU build of torch;
+* 'sb3' (sb3-venv): Stable-Baselines3 and the CPU build of torch, with
+  MuJoCo, MinAtar and ale-py (the Q-learning benchmarks' envs);
 * 'sbx' (sbx-venv): SBX (Stable-Baselines in JAX, PyPI ``sbx-rl``) with JAX
   on the CPU. SBX builds on Stable-Baselines3, so torch comes too (pinned to
   the CPU build, which pip takes from local disk here, not the CUDA one), and
@@ -49,8 +50,9 @@ TORCH = 'torch==2.13.0'  # The CPU build (the CUDA one is gigabytes).
 VENVS: Dict[str, PeerVenv] = {
     'sb3': PeerVenv(
         directory='sb3-venv',
-        packages=[TORCH, 'stable-baselines3', 'gymnasium[mujoco]'],
-        probe='import stable_baselines3, torch, mujoco',
+        packages=[TORCH, 'stable-baselines3', 'gymnasium[mujoco]',
+                  'minatar==1.0.15', 'ale-py==0.12.1'],
+        probe='import stable_baselines3, torch, mujoco, minatar, ale_py',
         description='Stable-Baselines3 and the CPU torch',
         script=os.path.join(BENCHMARKS_DIR, 'sb3_peer.py')),
     'sbx': PeerVenv(

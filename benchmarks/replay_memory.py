@@ -8,9 +8,9 @@ the replay keeps two int64 observation ids instead, and the store keeps each
 frame once (plus an int64 link): about one frame per transition.
 
 The script plays ``--real-steps`` steps of real ale-py Breakout (uniformly
-random actions) through gymnasium's ``AtariPreprocessing`` (frame skip 4,
-84x84 grey, up to 30 no-op starts) and ``FrameStackObservation`` (4 frames,
-the first repeated at a reset), then fills a replay of ``--transitions``
+random actions) through ``alpacka.envs.AtariEnv`` (the Nature preprocessing:
+frame skip 4, 84x84 grey, up to 30 no-op starts) and ``alpacka.envs.FrameStack``
+(4 frames, the first repeated at a reset), then fills a replay of ``--transitions``
 transitions by replaying those episodes over and over, added as a trainer
 would: stretches of ``--stretch`` steps of one episode at a time, each
 stretch's stacks into the store and its transitions (obs id, next obs id,
@@ -31,8 +31,6 @@ more than the capacity, so both rings wrap, and then reports:
 Usage:
     python benchmarks/replay_memory.py [--transitions 200000]
         [--naive-transitions 20000] [--real-steps 3000]
-
-gymnasium's AtariPreprocessing needs OpenCV (``opencv-python-headless``).
 """
 
 import argparse
@@ -40,10 +38,10 @@ import gc
 import time
 from typing import Dict, List, Tuple
 
-import gymnasium as gym
 import numpy as np
 
 from alpacka import data
+from alpacka import envs
 from alpacka.trainers import frame_store
 from alpacka.trainers import prioritized_replay
 from alpacka.trainers import replay_buffers
@@ -84,13 +82,7 @@ def record_breakout(n_steps: int, seed: int) -> Tuple[List[Episode], float]:
 
     The last, unfinished episode is kept too (truncated there).
     """
-    import ale_py  # pylint: disable=import-outside-toplevel
-    gym.register_envs(ale_py)
-    env = gym.wrappers.FrameStackObservation(
-        gym.wrappers.AtariPreprocessing(
-            gym.make('ALE/Breakout-v5', frameskip=1),
-            frame_skip=4, screen_size=84, grayscale_obs=True, noop_max=30),
-        N_FRAMES)
+    env = envs.FrameStack(envs.AtariEnv, n_frames=N_FRAMES, game='Breakout')
     env.action_space.seed(seed)
     episodes = []
     start = time.perf_counter()
@@ -251,7 +243,7 @@ def main() -> None:
     episodes, rate = record_breakout(args.real_steps, args.seed)
     lengths = [len(episode) for episode in episodes]
     print(f'Recorded {args.real_steps} steps of random Breakout '
-          f'(AtariPreprocessing 84x84 grey, frame skip 4, FrameStack 4) at '
+          f'(AtariEnv 84x84 grey, frame skip 4, FrameStack 4) at '
           f'{rate:.0f} steps/s: {len(episodes)} episodes, mean length '
           f'{np.mean(lengths):.0f} steps.\n')
 

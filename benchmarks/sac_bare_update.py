@@ -9,7 +9,7 @@ checks.
 """
 
 import math
-from typing import Any, Dict
+from typing import Any, Dict, Iterator, Tuple
 
 import numpy as np
 
@@ -105,12 +105,22 @@ class BareSACUpdate:
         Returns:
             The last critic loss (fetched once, at the end).
         """
-        size = len(data['reward'])
         loss = None
-        for _ in range(n_updates):
-            index = rng.integers(size, size=batch_size)
-            loss = self.update(data['observation'][index],
-                               data['action'][index], data['reward'][index],
-                               data['next_observation'][index],
-                               data['terminated'][index])
+        for batch in uniform_batches(data, n_updates, rng, batch_size):
+            loss = self.update(*batch)
         return float(loss)
+
+
+BATCH_KEYS = ('observation', 'action', 'reward', 'next_observation',
+              'terminated')
+
+
+def uniform_batches(data: Dict[str, np.ndarray], n_updates: int,
+                    rng: np.random.Generator, batch_size: int
+                    ) -> Iterator[Tuple[np.ndarray, ...]]:
+    """n_updates batches of batch_size rows of data drawn uniformly (with
+    replacement): tuples of its BATCH_KEYS arrays, in that order."""
+    size = len(data['reward'])
+    for _ in range(n_updates):
+        index = rng.integers(size, size=batch_size)
+        yield tuple(data[key][index] for key in BATCH_KEYS)

@@ -23,16 +23,41 @@ Modes:
           DQN collects 256 steps between updates and stops only at the end
           of such a round, so the final line's steps is --steps rounded up
           to a multiple of 256 (30,208 for 30,000).
-    updates: SAC on Pendulum-v1: fills the replay with --fill random steps,
-        then times --n_updates gradient updates at batch 256 and prints
-        ``{"updates_per_s"}``.
+        * dqn on CartPoleNoVel (CartPole-v1 observing only the cart's
+          position and the pole's angle, as rl-zoo's CartPoleNoVel): the
+          zoo has no tuned DQN entry for it, so the CartPole-v1 settings
+          above plus a stack of the last 4 observations. The stack is a
+          gymnasium wrapper on the env (sb3_dqn.py), not
+          SB3's VecFrameStack, so that the evaluation episodes see the
+          same stacked observations; it pads the first stack with the
+          reset observation where VecFrameStack pads with zeros.
+        * dqn on MinAtar/Breakout-v0 and -v1 (v0: all 6 actions, as
+          MinAtar's own DQN; v1: the minimal action set): MinAtar's
+          published DQN baseline (Young & Tian 2019), as its script
+          examples/dqn.py (github.com/kenjyoung/MinAtar, commit 4241f24)
+          sets it: one 16-filter 3x3 conv + ReLU and a 128-unit ReLU layer
+          under the Q head, replay 100,000, batch 32, gamma 0.99, 5,000
+          uniformly random steps before learning, one update per env step,
+          target network copied every 1,000 steps, Huber (smooth L1) loss
+          and no gradient clipping, centred RMSprop (lr 2.5e-4, alpha
+          0.95, eps 0.01), epsilon from 1.0 to 0.1 over the 100,000 steps
+          after the random ones, sticky actions 0.1 (MinAtar's default).
+          Frames are env steps (MinAtar has no frame skip).
+    updates: --algo sac: SAC on Pendulum-v1: fills the replay with --fill
+        random steps, then times --n_updates gradient updates at batch 256
+        and prints ``{"updates_per_s"}``. --algo dqn: DQN.train at batch 32
+        on SB3's NatureCNN with rl-zoo's Atari settings, on 4x84x84 uint8
+        observations, the replay filled with --fill random transitions.
 
 Usage:
     python sb3_peer.py learn --algo sac --env Pendulum-v1 --seed 0 \\
         --steps 5000 [--eval_every 500] [--eval_episodes 10] [--threads 1]
     python sb3_peer.py learn --algo dqn --env CartPole-v1 --steps 30000 \\
         --eval_every 1000
-    python sb3_peer.py updates [--n_updates 1000] [--fill 2000] [--threads 1]
+    python sb3_peer.py learn --algo dqn --env MinAtar/Breakout-v1 \\
+        --steps 500000 --eval_every 25000
+    python sb3_peer.py updates [--algo sac] [--n_updates 1000] [--fill 2000]
+        [--threads 1]
 """
 
 import argparse
@@ -43,15 +68,15 @@ from typing import Any, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peer_common  # pylint: disable=wrong-import-position
+import sb3_dqn  # pylint: disable=wrong-import-position
 
 # The env each algorithm's tuned settings are for.
-TUNED_ENVS = {'sac': ['Pendulum-v1', 'HalfCheetah-v5'], 'dqn': ['CartPole-v1']}
+TUNED_ENVS = {'sac': ['Pendulum-v1', 'HalfCheetah-v5'],
+              'dqn': ['CartPole-v1', sb3_dqn.CARTPOLE_NO_VEL,
+                      *sb3_dqn.MINATAR_ENVS]}
 # The zoo's SAC settings per env, on top of SB3's defaults.
 ZOO_SAC = {'Pendulum-v1': {'learning_rate': 1e-3},
            'HalfCheetah-v5': {'learning_starts': 10_000}}
-# rl-baselines3-zoo's DQN CartPole-v1 run is this long; its epsilon
-# schedule is a fraction of it.
-ZOO_DQN_CARTPOLE_STEPS = 50_000
 
 
 def limit_threads(n_threads: Optional[int]) -> None:
@@ -79,22 +104,17 @@ def make_model(algo: str, env_id: str, seed: int, steps: int) -> Any:
             fraction of them).
 
     Returns:
-        A stable_baselines3 SAC or DQN on gymnasium.make(env_id), on the CPU.
+        A stable_baselines3 SAC or DQN (sb3_dqn.make_dqn) on
+        gymnasium.make(env_id), on the CPU.
     """
+    if algo == 'dqn':
+        return sb3_dqn.make_dqn(env_id, seed, steps)
     import gymnasium  # pylint: disable=import-outside-toplevel
     # Only in the peer virtualenv, not in Alpacka's.
     import stable_baselines3  # pylint: disable=import-outside-toplevel,import-error
-    env = gymnasium.make(env_id)
-    if algo == 'sac':
-        return stable_baselines3.SAC('MlpPolicy', env, seed=seed, verbose=0,
-                                     device='cpu', **ZOO_SAC[env_id])
-    return stable_baselines3.DQN(
-        'MlpPolicy', env, learning_rate=2.3e-3, batch_size=64,
-        buffer_size=100_000, learning_starts=1000, gamma=0.99,
-        target_update_interval=10, train_freq=256, gradient_steps=128,
-        exploration_fraction=0.16 * ZOO_DQN_CARTPOLE_STEPS / steps,
-        exploration_final_eps=0.04, policy_kwargs={'net_arch': [256, 256]},
-        seed=seed, verbose=0, device='cpu')
+    return stable_baselines3.SAC('MlpPolicy', gymnasium.make(env_id),
+                                 seed=seed, verbose=0, device='cpu',
+                                 **ZOO_SAC[env_id])
 
 
 def evaluation_callback(clock: peer_common.EvaluationClock) -> Any:
@@ -123,6 +143,7 @@ def learn(model: Any, args: argparse.Namespace, done_line: bool = True
         args: The learn mode's options (peer_common.add_learn_arguments).
         done_line: Print the final ``{"done": true, ...}`` line.
     """
+    sb3_dqn.register_envs(args.env)  # The evaluation env, made by name.
     clock = peer_common.EvaluationClock(
         lambda observation: model.predict(observation, deterministic=True)[0],
         args.env, args.seed, args.eval_every, args.eval_episodes)
@@ -156,6 +177,7 @@ def parser(threads_default: Optional[int] = 1) -> argparse.ArgumentParser:
                                             for env in envs}),
                                     threads_default)
     updates = modes.add_parser('updates')
+    updates.add_argument('--algo', choices=list(TUNED_ENVS), default='sac')
     updates.add_argument('--seed', type=int, default=0)
     updates.add_argument('--n_updates', type=int, default=1000)
     updates.add_argument('--fill', type=int, default=2000)
@@ -179,7 +201,9 @@ def main(argv: Optional[List[str]] = None, legacy: bool = False) -> None:
                            f'settings), not {args.env}')
     limit_threads(args.threads)
     if args.mode == 'updates':
-        rate = time_updates(args.seed, args.fill, args.n_updates)
+        timer = (sb3_dqn.time_dqn_updates if args.algo == 'dqn' else
+                 time_updates)
+        rate = timer(args.seed, args.fill, args.n_updates)
         peer_common.print_record({'updates_per_s': rate})
         return
     learn(make_model(args.algo, args.env, args.seed, args.steps), args,

@@ -52,6 +52,8 @@ class _QLearningAgent(base.OnlineAgent):
                  parameter_schedules: Optional[Dict[str, Callable]]):
         super().__init__(parameter_schedules)
         self.n_random_steps = n_random_steps
+        # Probability of a random action in evaluation (see QAgent).
+        self.evaluation_epsilon = 0.0
         self._steps = 0  # Own training steps (without step-based collection).
         self._episode_id = 0
         self._policy_index = 0
@@ -95,7 +97,11 @@ class _QLearningAgent(base.OnlineAgent):
         q_list = np.asarray(q_values, np.float64).tolist()
         if self.evaluation:
             index = 0
-            action = q_policies.greedy_action(q_list, self._rng)
+            if (self.evaluation_epsilon and
+                    self._rng.random() < self.evaluation_epsilon):
+                action = int(self._rng.integers(len(q_list)))
+            else:
+                action = q_policies.greedy_action(q_list, self._rng)
         else:
             index = self._policy_index
             if self._run_steps() < self.n_random_steps:
@@ -143,13 +149,20 @@ class QAgent(_QLearningAgent):
             from ``env_steps`` in step-based collection; else the agent's
             own steps) act uniformly at random.
         parameter_schedules: See Agent.
+        evaluation_epsilon: Probability of a random action in evaluation
+            (0: greedy). Atari evaluations use 0.001 to 0.05, so that a
+            greedy policy stuck waiting (Breakout after a lost life waits
+            for FIRE) does not play out the time limit.
     """
 
     def __init__(self, policy: Optional[q_policies.ActingPolicy] = None,
                  n_random_steps: Annotated[int, validation.AtLeast(0)] = 0,
-                 parameter_schedules: Optional[Dict[str, Callable]] = None):
+                 parameter_schedules: Optional[Dict[str, Callable]] = None,
+                 evaluation_epsilon: Annotated[
+                     float, validation.InRange(0, 1)] = 0.0):
         super().__init__(n_random_steps, parameter_schedules)
         self.policy = policy or q_policies.EpsilonGreedyPolicy()
+        self.evaluation_epsilon = evaluation_epsilon
 
     def _choose_policy_index(self) -> int:
         return 0

@@ -14,8 +14,10 @@ Torsos (``QNetwork.torso``):
 Conv torsos read images as [H, W, C]. Frame stacks (``alpacka.envs.FrameStack``
 puts the k frames on a leading axis) are folded into channels: ``(k, H, W)``
 becomes ``(H, W, k)`` and ``(k, H, W, C)`` becomes ``(H, W, k * C)``. Integer
-(pixel) observations are scaled by 1/255 inside the model, so replays and
-requests carry them as uint8.
+observations are taken for pixels (0 to 255) and scaled by 1/255 inside the
+model, so replays and requests carry them as uint8; other integer
+observations, such as MinAtar's 0/1 channels, need ``QNetwork.input_scale =
+1.0``.
 
 Heads: ``n_actions`` linear Q values, or dueling (Wang et al. 2016): a value
 and ``n_actions`` advantages from the same features, combined by

@@ -161,13 +161,26 @@ class Checkpointer:
                 f'Checkpoint file {runner_path} is missing or corrupt '
                 f'({type(error).__name__}: {error}).') from error
         for name, component in ((_NETWORK, network), (_TRAINER, trainer)):
-            path = os.path.join(checkpoint_dir, name)
-            try:
-                component.restore(path)
-            except CorruptCheckpointError:
-                raise
-            except Exception as error:  # pylint: disable=broad-except
-                raise CorruptCheckpointError(
-                    f'Checkpoint file {path} could not be restored '
-                    f'({type(error).__name__}: {error}).') from error
+            _restore_file(os.path.join(checkpoint_dir, name), component)
         return runner_state
+
+
+def _restore_file(path: str, component: Any) -> None:
+    """component.restore(path), any failure a CorruptCheckpointError."""
+    try:
+        component.restore(path)
+    except CorruptCheckpointError:
+        raise
+    except Exception as error:  # pylint: disable=broad-except
+        raise CorruptCheckpointError(
+            f'Checkpoint file {path} could not be restored '
+            f'({type(error).__name__}: {error}).') from error
+
+
+def restore_network(checkpoint_dir: str, network: Any) -> None:
+    """Loads only the network of a checkpoint (for playing it back).
+
+    Raises:
+        CorruptCheckpointError: the network file is missing or unreadable.
+    """
+    _restore_file(os.path.join(checkpoint_dir, _NETWORK), network)

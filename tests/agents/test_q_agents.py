@@ -174,3 +174,14 @@ def test_local_stepper_batches_agents_and_sets_actor_indices():
         assert indices == [(0, 4), (1, 4), (2, 4), (3, 4)]
     finally:
         stepper.close()
+
+
+def test_evaluation_epsilon_takes_random_actions_in_evaluation():
+    env = envs.CartPole()
+    env.reset(seed=0)
+    agent = agents.QAgent(evaluation_epsilon=0.5)
+    agent.seed(0)
+    episodes = _play(agent, env, _q_values_preferring(1), 20, evaluation=True)
+    actions = np.concatenate([e.transition_batch.action for e in episodes])
+    # Half the steps random: a quarter take action 0.
+    assert np.mean(actions == 0) == pytest.approx(0.25, abs=0.06)
