@@ -93,11 +93,8 @@ def _expected_loss(network, batch):
     return total / count
 
 
-@pytest.mark.parametrize('jit_compile', [False, True])
-def test_update_regresses_on_n_step_double_dqn_targets_within_the_sequence(
-        jit_compile):
-    network = _network(loss='squared', target_update_period=1000,
-                       jit_compile=jit_compile)
+def test_update_regresses_on_n_step_double_dqn_targets_within_the_sequence():
+    network = _network(loss='squared', target_update_period=1000)
     rng = np.random.default_rng(1)
     # A target network unlike the online one, so double DQN matters.
     network.target_params = [w + rng.normal(scale=0.3, size=w.shape)
