@@ -36,7 +36,8 @@ from alpacka.agents.shooting import ShootingAgent
 from alpacka.agents.stochastic_mcts import StochasticMCTSAgent
 
 __all__ = [
-    'Agent', 'ApeXEpsilonGreedyPolicy', 'BoltzmannPolicy', 'CEMAgent', 'DeterministicMCTSAgent', 'EpisodeRecord',
+    'Agent', 'ApeXEpsilonGreedyPolicy', 'BoltzmannPolicy', 'CEMAgent',
+    'DeterministicMCTSAgent', 'EpisodeRecord',
     'EpsilonGreedyAgent', 'EpsilonGreedyPolicy', 'GreedyPolicy',
     'OnlineAgent', 'PolicyMixtureAgent', 'QAgent', 'RandomAgent',
     'RandomPolicy', 'RecurrentQAgent', 'ShootingAgent', 'SoftActorCriticAgent',

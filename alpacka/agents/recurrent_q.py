@@ -39,14 +39,19 @@ class RecurrentQAgent(q_learning.QAgent):
         cell: 'lstm' or 'gru'.
         recurrent_size: Units of the network's recurrent layer.
         parameter_schedules: See Agent.
+        evaluation_epsilon: Probability of a random action in evaluation
+            (see QAgent).
     """
 
     def __init__(self, policy: Optional[q_policies.ActingPolicy] = None,
                  n_random_steps: Annotated[int, validation.AtLeast(0)] = 0,
                  cell: recurrent_q_models.Cell = 'lstm',
                  recurrent_size: Annotated[int, validation.AtLeast(1)] = 64,
-                 parameter_schedules: Optional[Dict[str, Callable]] = None):
-        super().__init__(policy, n_random_steps, parameter_schedules)
+                 parameter_schedules: Optional[Dict[str, Callable]] = None,
+                 evaluation_epsilon: Annotated[
+                     float, validation.InRange(0, 1)] = 0.0):
+        super().__init__(policy, n_random_steps, parameter_schedules,
+                         evaluation_epsilon)
         self.cell = cell
         self.recurrent_size = recurrent_size
         self._state = recurrent_q_models.zero_state(cell, recurrent_size, 1)

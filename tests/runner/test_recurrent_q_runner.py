@@ -1,4 +1,4 @@
-"""Recurrent Q-learning through the Runner: dqn_cartpole_novel_lstm.gin,
+"""Recurrent Q-learning through the Runner: dqn_cartpole_novel_lstm.gin
 shrunk, step-based with the Local and Ray steppers, the asynchronous
 pipeline, and a resume that keeps the sequence replay."""
 
@@ -10,7 +10,6 @@ import pytest
 from cli_helpers import metric_values
 
 import alpacka
-from alpacka import envs
 from alpacka import runner as runner_lib
 from alpacka.runner import cli
 
@@ -34,19 +33,9 @@ SMALL_RUN = [
     'LinearSchedule.n_steps = 200']
 
 
-def _config(config_dir, *bindings):
-    """Parses the config, shrunk. Until alpacka.envs.CartPoleNoVel exists
-    (another branch adds it), a copy of the config runs on CartPole."""
+def _config(*bindings):
     gin.clear_config()
-    config = CONFIG
-    if not hasattr(envs, 'CartPoleNoVel'):
-        with open(CONFIG, encoding='utf-8') as source:
-            text = source.read().replace('@alpacka.envs.CartPoleNoVel',
-                                         '@alpacka.envs.CartPole')
-        config = os.path.join(config_dir, 'dqn_cartpole_lstm.gin')
-        with open(config, 'w', encoding='utf-8') as copy:
-            copy.write(text)
-    cli.parse_gin([config], SMALL_RUN + list(bindings))
+    cli.parse_gin([CONFIG], SMALL_RUN + list(bindings))
 
 
 def _held(trainer):
@@ -62,7 +51,7 @@ def _check_sequences(held, n_steps):
 
 
 def test_recurrent_dqn_runs_step_based_and_resumes(tmp_path):
-    _config(tmp_path.parent, 'Runner.n_epochs = 1')
+    _config('Runner.n_epochs = 1')
     first = runner_lib.Runner(str(tmp_path))
     first.run()
     assert metric_values(tmp_path, 'counters/env_steps') == {0: 100}
@@ -77,7 +66,7 @@ def test_recurrent_dqn_runs_step_based_and_resumes(tmp_path):
     assert 100 <= steps_cut + pending <= 100 + 2 * 2
     target = first.network.target_params
 
-    _config(tmp_path.parent, 'Runner.n_epochs = 2')
+    _config('Runner.n_epochs = 2')
     resumed = runner_lib.Runner(str(tmp_path))
     resumed_held = _held(resumed._trainer)  # pylint: disable=protected-access
     for key in ('observation', 'action', 'return', 'mask'):
@@ -92,7 +81,7 @@ def test_recurrent_dqn_runs_step_based_and_resumes(tmp_path):
 
 @pytest.mark.usefixtures('ray_cluster')
 def test_recurrent_dqn_runs_with_the_ray_stepper(tmp_path):
-    _config(tmp_path.parent, 'Runner.n_epochs = 1',
+    _config('Runner.n_epochs = 1',
             'Runner.batch_stepper_class = @alpacka.batch_steppers.'
             'RayBatchStepper', 'RayBatchStepper.n_workers = 2')
     runner = runner_lib.Runner(str(tmp_path))
@@ -107,7 +96,7 @@ def test_recurrent_dqn_runs_with_the_ray_stepper(tmp_path):
 
 @pytest.mark.usefixtures('ray_cluster')
 def test_recurrent_dqn_trains_asynchronously(tmp_path):
-    _config(tmp_path.parent, 'Runner.n_epochs = 2',
+    _config('Runner.n_epochs = 2',
             'Runner.async_training = @AsyncTraining()',
             'AsyncTraining.n_collectors = 1',
             'AsyncTraining.steps_per_chunk = 10',
