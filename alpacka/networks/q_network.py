@@ -226,7 +226,10 @@ class QNetwork(QValueNetwork):
         learning_rate: The optimizer's learning rate.
         adam_epsilon: Adam's epsilon.
         rmsprop_rho: RMSProp's decay of the squared-gradient average.
-        rmsprop_epsilon: RMSProp's epsilon.
+        rmsprop_epsilon: RMSProp's epsilon, added under the square root:
+            ``g / sqrt(E[g^2] - E[g]^2 + epsilon)`` (Keras' and TensorFlow
+            1's convention). PyTorch adds its eps outside the root, so
+            torch's ``eps = e`` is close to ``rmsprop_epsilon = e ** 2``.
         rmsprop_centered: Centered RMSProp (as the DQN papers used).
         max_grad_norm: Clip the gradients' global norm to this (None: no
             clipping).
