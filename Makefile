@@ -44,7 +44,9 @@ lint: $(STAMP)
 # The benchmarks' entry points; the other scripts in benchmarks/ are their
 # parts (the harness, the peers that run in their own virtualenvs).
 BENCHMARKS := startup batching shooting_throughput ray_stepper mcts_speed \
-	planning_results cartpole_learning sac_pendulum sac_cartpole
+	planning_results cartpole_learning sac_pendulum sac_cartpole \
+	dqn_cartpole dqn_update_speed replay_memory atari_collection \
+	dqn_partial_observability dqn_minatar
 
 bench: $(STAMP)
 	for name in $(BENCHMARKS); do $(PYTHON) benchmarks/$$name.py || exit 1; done
