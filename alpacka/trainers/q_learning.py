@@ -41,7 +41,8 @@ def linear_exponent(start: float, end: float, n_updates: int,
 
 
 @validation.configurable(module='alpacka.trainers')
-class QLearningTrainer(replay_trainer.ReplayTrainer):
+class QLearningTrainer(update_budget.BudgetProperties,
+                       replay_trainer.ReplayTrainer):
     """Keeps a replay of n-step transitions and trains a QNetwork on it.
 
     Each ``train_epoch`` performs ``updates_per_step`` updates per env step
@@ -184,16 +185,6 @@ class QLearningTrainer(replay_trainer.ReplayTrainer):
             capacity_frames=frame_store_lib.frames_for(capacity, shape[0]))
 
     # -- Properties the Runner and the asynchronous pipeline read. ----------
-
-    @property
-    def updates_per_step(self) -> float:
-        """Updates per env step added."""
-        return self._budget.updates_per_step
-
-    @property
-    def min_replay_size(self) -> int:
-        """Datapoints needed before training starts."""
-        return self._budget.min_replay_size
 
     @property
     def samples_use_network(self) -> bool:

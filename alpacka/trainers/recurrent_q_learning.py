@@ -46,7 +46,8 @@ def _check_lengths(sequence_length: int, sequence_overlap: int,
 
 
 @validation.configurable(module='alpacka.trainers')
-class RecurrentQLearningTrainer(replay_trainer.ReplayTrainer):
+class RecurrentQLearningTrainer(update_budget.BudgetProperties,
+                                replay_trainer.ReplayTrainer):
     """Keeps a replay of sequences and trains a RecurrentQNetwork on them.
 
     Episodes are cut into sequences of ``sequence_length`` steps, starting
@@ -127,16 +128,6 @@ class RecurrentQLearningTrainer(replay_trainer.ReplayTrainer):
         self._whole_episodes = itertools.count()
 
     # -- Properties the Runner and the asynchronous pipeline read. ----------
-
-    @property
-    def updates_per_step(self) -> float:
-        """Updates per env step added."""
-        return self._budget.updates_per_step
-
-    @property
-    def min_replay_size(self) -> int:
-        """Env steps in the replay before training starts."""
-        return self._budget.min_replay_size
 
     @property
     def samples_use_network(self) -> bool:

@@ -30,7 +30,8 @@ def _action_signature(network_signature: data.NetworkSignature
 
 
 @validation.configurable(module='alpacka.trainers')
-class SoftActorCriticTrainer(replay_trainer.ReplayTrainer):
+class SoftActorCriticTrainer(update_budget.BudgetProperties,
+                             replay_trainer.ReplayTrainer):
     """Keeps a replay of transitions and runs Soft Actor-Critic updates.
 
     Each ``train_epoch`` performs ``updates_per_step`` updates per transition
@@ -79,16 +80,6 @@ class SoftActorCriticTrainer(replay_trainer.ReplayTrainer):
         self._action_signature = action_signature
         self._budget = update_budget.UpdateBudget(updates_per_step,
                                                   min_replay_size)
-
-    @property
-    def updates_per_step(self) -> float:
-        """Updates per new transition."""
-        return self._budget.updates_per_step
-
-    @property
-    def min_replay_size(self) -> int:
-        """Transitions needed before training starts."""
-        return self._budget.min_replay_size
 
     def add_episode(self, episode: data.Episode) -> None:
         """Adds the episode's transitions, with data.terminal_flags as

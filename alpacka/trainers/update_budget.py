@@ -60,3 +60,21 @@ class UpdateBudget:
         """Restores a state from state_dict()."""
         self._new_transitions = state['new_transitions']
         self._credit = state['update_credit']
+
+
+class BudgetProperties:
+    """The budget's settings as trainer properties, which the Runner and the
+    asynchronous pipeline read (for trainers keeping an UpdateBudget in
+    ``self._budget``)."""
+
+    _budget: UpdateBudget
+
+    @property
+    def updates_per_step(self) -> float:
+        """Updates per env step added."""
+        return self._budget.updates_per_step
+
+    @property
+    def min_replay_size(self) -> int:
+        """Replay size (the trainer's unit) needed before training starts."""
+        return self._budget.min_replay_size

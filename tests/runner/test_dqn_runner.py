@@ -1,5 +1,6 @@
-"""DQN through the Runner: step-based with the Local and Ray steppers, the
-asynchronous pipeline, and a resume that keeps the replay."""
+"""DQN through the Runner: step-based, the asynchronous pipeline, and a
+resume that keeps the replay (the Ray stepper runs the recurrent family in
+test_recurrent_q_runner.py, and SAC in test_sac_runner.py)."""
 
 import os
 
@@ -58,20 +59,6 @@ def test_dqn_runs_step_based_and_counts_every_step(tmp_path):
     policies = metric_values(tmp_path, 'agent/policy/epsilon_greedy/episodes')
     assert sum(policies.values()) == sum(
         metric_values(tmp_path, 'episode/count').values())
-
-
-@pytest.mark.usefixtures('ray_cluster')
-def test_dqn_runs_with_the_ray_stepper(tmp_path):
-    _config('Runner.n_epochs = 2',
-            'Runner.batch_stepper_class = @alpacka.batch_steppers.'
-            'RayBatchStepper', 'RayBatchStepper.n_workers = 2')
-    runner = runner_lib.Runner(str(tmp_path))
-    runner.run()
-    assert metric_values(tmp_path, 'counters/env_steps')[1] == 200
-    held = _replay_held(runner._trainer)  # pylint: disable=protected-access
-    _check_targets(held)
-    # Both workers' agents count as actors 0 and 1 of the batch.
-    assert len(held['return']) + runner._trainer._accumulator.n_pending_steps == 200  # pylint: disable=protected-access
 
 
 @pytest.mark.usefixtures('ray_cluster')
