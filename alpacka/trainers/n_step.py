@@ -49,6 +49,27 @@ def n_step_returns(rewards: np.ndarray, terminated: bool, n_step: int,
     return partial_returns, bootstrap_index, bootstrap_discount
 
 
+# agent_info key of the per-step episode id the Q-learning agents record.
+EPISODE_ID = 'episode_id'
+
+
+def stretch_episode_id(stretch: data.Transition) -> Optional[int]:
+    """The episode id a stretch's steps carry, or None if they carry none."""
+    info = stretch.agent_info or {}
+    if EPISODE_ID not in info:
+        return None
+    return int(np.asarray(info[EPISODE_ID])[0])
+
+
+def whole_episode_stretch(episode: data.Episode) -> data.Transition:
+    """A whole episode as a stretch that ends it: its terminal flags
+    (data.terminal_flags) and ``done`` at the last step only."""
+    done = np.zeros(len(episode), bool)
+    done[-1] = True
+    return episode.transition_batch._replace(
+        terminated=data.terminal_flags(episode), done=done)
+
+
 def _concatenate(first: Optional[data.Transition],
                  second: data.Transition) -> data.Transition:
     if first is None:

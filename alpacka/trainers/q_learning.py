@@ -26,8 +26,6 @@ from alpacka.utils import seeding
 from alpacka.utils import system_memory
 from alpacka.utils import validation
 
-# agent_info key of the per-step episode id the Q-learning agents record.
-EPISODE_ID = 'episode_id'
 # Tries to replace sampled datapoints whose frames were overwritten.
 _MAX_RESAMPLES = 100
 
@@ -200,12 +198,8 @@ class QLearningTrainer(update_budget.BudgetProperties,
 
     def add_episode(self, episode: data.Episode) -> None:
         """Adds a whole episode's transitions."""
-        batch = episode.transition_batch
-        terminated = data.terminal_flags(episode)
-        done = np.zeros(len(episode), bool)
-        done[-1] = True
         self._add_stretch(('episode', next(self._whole_episodes)),
-                          batch._replace(terminated=terminated, done=done))
+                          n_step_lib.whole_episode_stretch(episode))
 
     def add_transitions(self, transition_batch: data.Transition) -> None:
         """Adds the next stretch of one episode (step-based collection).
@@ -217,16 +211,15 @@ class QLearningTrainer(update_budget.BudgetProperties,
         if transition_batch.terminated is None:
             raise ValueError('QLearningTrainer.add_transitions needs per-step '
                              'terminated flags (Transition.terminated).')
-        info = transition_batch.agent_info or {}
-        if EPISODE_ID in info:
-            key = int(np.asarray(info[EPISODE_ID])[0])
-        elif self._needs_episode_ids:
-            raise ValueError(
-                'QLearningTrainer with n_step > 1 or frame_storage joins the '
-                'stretches of an episode by agent_info["episode_id"], which '
-                'this agent does not record. Use a Q-learning agent '
-                '(alpacka.agents.QAgent, PolicyMixtureAgent).')
-        else:
+        key = n_step_lib.stretch_episode_id(transition_batch)
+        if key is None:
+            if self._needs_episode_ids:
+                raise ValueError(
+                    'QLearningTrainer with n_step > 1 or frame_storage joins '
+                    'the stretches of an episode by agent_info["episode_id"], '
+                    'which this agent does not record. Use a Q-learning agent '
+                    '(alpacka.agents.QAgent, PolicyMixtureAgent).')
+            # Each stretch stands alone: 1-step datapoints need no more.
             key = ('stretch', next(self._whole_episodes))
             transition_batch = transition_batch._replace(
                 done=np.ones(len(transition_batch.reward), bool))

@@ -16,6 +16,7 @@ import numpy as np
 from alpacka import data
 from alpacka import errors
 from alpacka.networks import recurrent_q_network
+from alpacka.trainers import n_step as n_step_lib
 from alpacka.trainers import replay_buffers
 from alpacka.trainers import replay_trainer
 from alpacka.trainers import sequence_replay
@@ -25,7 +26,6 @@ from alpacka.utils import system_memory
 from alpacka.utils import validation
 
 # agent_info key of the per-step episode id the Q-learning agents record.
-EPISODE_ID = 'episode_id'
 _PositiveInt = Annotated[int, validation.AtLeast(1)]
 
 
@@ -143,12 +143,8 @@ class RecurrentQLearningTrainer(update_budget.BudgetProperties,
 
     def add_episode(self, episode: data.Episode) -> None:
         """Adds a whole episode's steps."""
-        batch = episode.transition_batch
-        done = np.zeros(len(episode), bool)
-        done[-1] = True
         self._add_stretch(('episode', next(self._whole_episodes)),
-                          batch._replace(terminated=data.terminal_flags(episode),
-                                         done=done))
+                          n_step_lib.whole_episode_stretch(episode))
 
     def add_transitions(self, transition_batch: data.Transition) -> None:
         """Adds the next stretch of one episode (step-based collection).
@@ -161,14 +157,13 @@ class RecurrentQLearningTrainer(update_budget.BudgetProperties,
             raise ValueError('RecurrentQLearningTrainer.add_transitions needs '
                              'per-step terminated flags '
                              '(Transition.terminated).')
-        info = transition_batch.agent_info or {}
-        if EPISODE_ID not in info:
+        key = n_step_lib.stretch_episode_id(transition_batch)
+        if key is None:
             raise ValueError(
                 'RecurrentQLearningTrainer joins the stretches of an episode '
                 'by agent_info["episode_id"], which this agent does not '
                 'record. Use alpacka.agents.RecurrentQAgent.')
-        self._add_stretch(int(np.asarray(info[EPISODE_ID])[0]),
-                          transition_batch)
+        self._add_stretch(key, transition_batch)
 
     def _add_stretch(self, key: Hashable, stretch: data.Transition) -> None:
         n_steps = len(stretch.reward)
