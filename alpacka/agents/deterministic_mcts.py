@@ -31,7 +31,6 @@ import numpy as np
 
 from alpacka import data
 from alpacka.agents import base
-from alpacka.agents import core
 from alpacka.agents import planning_metrics
 from alpacka.agents import search_graph
 from alpacka.agents import selection
@@ -264,6 +263,10 @@ class DeterministicMCTSAgent(base.OnlineAgent):
             root_prior: Root priors for PUCT (with exploration noise).
         """
         graph = self._graph
+        select, backup = graph.select, graph.backup
+        leaf_value, add_visits = graph.leaf_value, graph.add_visits
+        expand = self._expand
+        needs_network, use_policy = self._needs_network, self.use_policy
         first_actions = iter(first_actions)
         n_leaves = self.n_leaves_per_request
         virtual = n_leaves > 1
@@ -272,32 +275,31 @@ class DeterministicMCTSAgent(base.OnlineAgent):
             n_taken = 0
             for first_action in itertools.islice(first_actions, n_leaves):
                 n_taken += 1
-                nodes, rewards, value = graph.select(root, first_action,
-                                                     root_prior)
+                nodes, rewards, value = select(root, first_action, root_prior)
                 if value is None:
                     paths.append((nodes, rewards))
                     if virtual:
-                        graph.add_visits(nodes, 1)
+                        add_visits(nodes, 1)
                 else:  # A terminal node or a dead end: nothing to expand.
-                    graph.backup(nodes, rewards, value)
+                    backup(nodes, rewards, value)
 
             new_nodes, observations = [], []
             for nodes, _ in paths:
                 leaf = nodes[-1]
                 if leaf.children is None:  # Twice selected, expanded once.
-                    self._expand(leaf, new_nodes, observations)
-                    if leaf.prior is None and self.use_policy:
+                    expand(leaf, new_nodes, observations)
+                    if leaf.prior is None and use_policy:
                         # A fresh root: evaluated with its children.
                         new_nodes.append(leaf)
                         observations.append(root_observation)
-            if new_nodes and self._needs_network:
+            if new_nodes and needs_network:
                 predictions = yield np.asarray(observations)
                 self._evaluate(new_nodes, predictions)
 
             for nodes, rewards in paths:
                 if virtual:
-                    graph.add_visits(nodes, -1)
-                graph.backup(nodes, rewards, graph.leaf_value(nodes[-1], nodes))
+                    add_visits(nodes, -1)
+                backup(nodes, rewards, leaf_value(nodes[-1], nodes))
             if n_taken < n_leaves:
                 return
 
@@ -307,25 +309,31 @@ class DeterministicMCTSAgent(base.OnlineAgent):
 
         Appends the new non-terminal children that need a network evaluation
         to new_nodes and their observations to observations (nothing without
-        a network).
+        a network). A child already in the table makes the graph a graph
+        (``SearchGraph.has_transpositions``).
         """
         env = self._env
         restore, step, clone = env.restore_state, env.step, env.clone_state
-        nodes = self._graph.nodes
+        graph = self._graph
+        nodes = graph.nodes
+        get = nodes.get
         evaluate = self._needs_network
+        node_class = search_graph.Node
         state = leaf.state
         children, rewards = [], []
         for action in self._actions:
             restore(state)
             observation, reward, terminated, truncated, _ = step(action)
             child_state = clone()
-            child = nodes.get(child_state)
+            child = get(child_state)
             if child is None:
-                child = search_graph.Node(child_state, terminated or truncated)
+                child = node_class(child_state, terminated or truncated)
                 nodes[child_state] = child
                 if evaluate and not terminated:
                     new_nodes.append(child)
                     observations.append(observation)
+            else:
+                graph.has_transpositions = True
             children.append(child)
             rewards.append(float(reward))
         leaf.children = children
@@ -335,6 +343,11 @@ class DeterministicMCTSAgent(base.OnlineAgent):
     def _evaluate(self, nodes: List[search_graph.Node], predictions: Any) -> None:
         """Sets the nodes' value (and prior) from the network's predictions.
 
+        The priors are ``softmax(logits)`` of the whole batch at once, in
+        float64 (``exp(logits - max)`` normalised by its sum, the order of
+        operations core.softmax_weights uses), then stored as plain floats,
+        which selection reads faster than numpy scalars.
+
         Args:
             nodes: B nodes.
             predictions: {'value': [B, 1], 'policy': [B, n_actions]} with a
@@ -342,11 +355,11 @@ class DeterministicMCTSAgent(base.OnlineAgent):
         """
         if self.use_policy:
             values = predictions['value']
-            # Plain floats: for a few actions, faster than numpy calls.
-            for node, logits in zip(nodes, predictions['policy'].tolist()):
-                weights = core.softmax_weights(logits)
-                total = sum(weights)
-                node.prior = [weight / total for weight in weights]
+            logits = np.asarray(predictions['policy'], np.float64)
+            weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+            priors = (weights / weights.sum(axis=1, keepdims=True)).tolist()
+            for node, prior in zip(nodes, priors):
+                node.prior = prior
         else:
             values = predictions
         if self.use_value_network:

@@ -82,6 +82,16 @@ class SearchGraph:
             may be taken (all lead back onto the current path).
         avoid_loops: Never select an action whose child is already on the
             current path.
+
+    Attributes:
+        nodes: The Nodes by state.
+        q_min, q_max: The smallest and largest Q seen (inf and -inf before
+            any).
+        has_transpositions: Whether an expansion has ever linked a node that
+            was already in the table (a second path to a state, or a loop).
+            Until then the graph is a tree, no child can be on its parent's
+            path, and the walk skips the loop checks. Whoever links children
+            (the agent's expansion) sets it; only clear() resets it.
     """
 
     def __init__(self, discount: float, exploration_weight: float,
@@ -93,6 +103,7 @@ class SearchGraph:
         self.nodes: Dict[Hashable, Node] = {}
         self.q_min = math.inf
         self.q_max = -math.inf
+        self.has_transpositions = False
         # reroot() drops unreachable nodes once the table outgrows this.
         self.min_prune_size = 4096
         self._prune_size = self.min_prune_size
@@ -102,6 +113,7 @@ class SearchGraph:
         self.nodes = {}
         self.q_min = math.inf
         self.q_max = -math.inf
+        self.has_transpositions = False
         self._prune_size = self.min_prune_size
 
     def reroot(self, state: Hashable) -> Optional[Node]:
@@ -182,34 +194,39 @@ class SearchGraph:
         """
         nodes = [root]
         rewards = []
-        on_path = {root} if self.avoid_loops else ()
+        # In a tree (no transposition yet) no child can be on the path.
+        on_path = ({root} if self.avoid_loops and self.has_transpositions
+                   else None)
         node = root
         if first_action is not None and root.children is not None:
             node = root.children[first_action]
-            if node in on_path:
+            if on_path is not None and node in on_path:
                 return nodes, rewards, self.dead_end_value
             nodes.append(node)
             rewards.append(root.rewards[first_action])
-            if on_path:
+            if on_path is not None:
                 on_path.add(node)
         q_scale = selection.minmax_q_scale(self.q_min, self.q_max)
         exploration_weight, discount = self.exploration_weight, self.discount
         select_child = selection.select_child
-        while node.children is not None:
+        excluded = on_path or ()
+        children = node.children
+        while children is not None:
             prior = node.prior
-            if node is root and root_prior is not None:
+            if root_prior is not None and node is root:
                 prior = root_prior
             # PUCT with a prior, UCT without; None: no admissible action.
-            index = select_child(node.children, node.count,
-                                 exploration_weight, q_scale, prior,
-                                 node.rewards, discount, on_path)
+            index = select_child(children, node.count, exploration_weight,
+                                 q_scale, prior, node.rewards, discount,
+                                 excluded)
             if index is None:
                 return nodes, rewards, self.dead_end_value
             rewards.append(node.rewards[index])
-            node = node.children[index]
+            node = children[index]
             nodes.append(node)
-            if on_path:
+            if on_path is not None:
                 on_path.add(node)
+            children = node.children
         if node.terminal:
             return nodes, rewards, node.value
         return nodes, rewards, None
@@ -226,13 +243,21 @@ class SearchGraph:
             node: The expanded node (the last of path).
             path: The nodes of the path from the root.
         """
-        qualities = self.qualities(node)
-        self.q_min = min(self.q_min, *qualities)
-        self.q_max = max(self.q_max, *qualities)
+        discount = self.discount
+        q_min, q_max = self.q_min, self.q_max
+        # In a tree (no transposition yet) no child can be on the path.
+        check_path = self.avoid_loops and self.has_transpositions
         best = -math.inf
-        for quality, child in zip(qualities, node.children):
-            if quality > best and not (self.avoid_loops and child in path):
+        for reward, child in zip(node.rewards, node.children):
+            quality = reward + discount * child.value
+            # Comparisons, not min()/max(): see backup.
+            if quality < q_min:  # pylint: disable=consider-using-min-builtin
+                q_min = quality
+            if quality > q_max:  # pylint: disable=consider-using-max-builtin
+                q_max = quality
+            if quality > best and not (check_path and child in path):
                 best = quality
+        self.q_min, self.q_max = q_min, q_max
         return self.dead_end_value if best == -math.inf else best
 
     @staticmethod

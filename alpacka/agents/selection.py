@@ -117,7 +117,7 @@ def select_child(children: Sequence[Any], parent_visits: int,
                  prior: Optional[Sequence[float]] = None,
                  rewards: Optional[Sequence[float]] = None,
                  discount: float = 1.0,
-                 excluded: Container[Any] = ()) -> Optional[int]:
+                 excluded: Optional[Container[Any]] = ()) -> Optional[int]:
     """The tree rule's choice: PUCT with a prior, UCT without.
 
     PUCT: ``argmax_a Q'(a) + c * P(a) * sqrt(N) / n(a)``;
@@ -134,30 +134,49 @@ def select_child(children: Sequence[Any], parent_visits: int,
         q_scale: ``minmax_q_scale(q_min, q_max)`` or ``IDENTITY_Q_SCALE``.
         prior: P(a), summing to 1; None for UCT.
         rewards, discount: See ``quality``.
-        excluded: Children that may not be chosen (e.g. those on the path).
+        excluded: Children that may not be chosen (e.g. those on the path);
+            an empty container (or None) excludes none.
 
     Returns:
         The best admissible action index (the lowest among equals), or None
         if every action is excluded.
     """
     sqrt = math.sqrt
+    if rewards is None:  # Q(a) = V(child): the same sums, exactly.
+        rewards, discount = _zero_rewards(len(children)), 1.0
     weight = exploration_weight * q_scale
+    best_index, best_score = None, -math.inf
+    # One loop per rule and no per-action branching on it: this runs at
+    # every level of every simulation.
     if prior is not None:
         weight *= sqrt(parent_visits)
+        for index, child in enumerate(children):
+            if excluded and child in excluded:
+                continue
+            score = (rewards[index] + discount * child.value) + (
+                weight * prior[index] / (1 + child.count))
+            if score > best_score:
+                best_index, best_score = index, score
     else:
         weight *= sqrt(math.log(parent_visits)) if parent_visits > 1 else 0.0
-    best_index, best_score = None, -math.inf
-    for index, child in enumerate(children):
-        if child in excluded:
-            continue
-        visits = 1 + child.count
-        score = (child.value if rewards is None else
-                 rewards[index] + discount * child.value) + (
-                     weight / sqrt(visits) if prior is None
-                     else weight * prior[index] / visits)
-        if score > best_score:
-            best_index, best_score = index, score
+        for index, child in enumerate(children):
+            if excluded and child in excluded:
+                continue
+            score = (rewards[index] + discount * child.value) + (
+                weight / sqrt(1 + child.count))
+            if score > best_score:
+                best_index, best_score = index, score
     return best_index
+
+
+_ZERO_REWARDS: List[List[float]] = []
+
+
+def _zero_rewards(n_actions: int) -> List[float]:
+    """[0.0] * n_actions, made once per size."""
+    while len(_ZERO_REWARDS) <= n_actions:
+        _ZERO_REWARDS.append([0.0] * len(_ZERO_REWARDS))
+    return _ZERO_REWARDS[n_actions]
 
 
 def quality(child: Any, reward: Optional[float] = None,
