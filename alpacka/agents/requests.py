@@ -82,10 +82,14 @@ class RequestHandler:
         responses = {}
         groups = {}
         for index, request in requests.items():
-            if data.is_network_request(request):
+            if isinstance(request, np.ndarray):  # The common case, first.
+                key = (request.shape[1:], request.dtype.str)
+            elif data.is_network_request(request):
                 responses[index] = (self._network_fn, self._params)
+                continue
             else:
-                groups.setdefault(_request_key(request), []).append(index)
+                key = _request_key(request)
+            groups.setdefault(key, []).append(index)
         for indices in groups.values():
             batch = [requests[index] for index in indices]
             if len(batch) == 1:
@@ -96,20 +100,29 @@ class RequestHandler:
                 inputs = data.nested_concatenate(batch)
             predictions = self._ready_network().predict(inputs)
             self.n_predict_calls += 1
+            if len(batch) == 1:
+                responses[indices[0]] = predictions
+                continue
+            split = _splitter(predictions)
             start = 0
             for index, request in zip(indices, batch):
                 stop = start + _batch_size(request)
-                if isinstance(predictions, np.ndarray):
-                    responses[index] = predictions[start:stop]
-                elif _is_flat_dict(predictions):  # E.g. value and policy heads.
-                    responses[index] = {key: leaf[start:stop] for key, leaf
-                                        in predictions.items()}
-                else:
-                    responses[index] = data.nested_map(
-                        lambda leaf, start=start, stop=stop: leaf[start:stop],
-                        predictions)
+                responses[index] = split(start, stop)
                 start = stop
         return responses
+
+
+def _splitter(predictions: Any) -> Callable[[int, int], Any]:
+    """``(start, stop) -> rows start:stop of every leaf of predictions``;
+    chosen once per batch, as the structure is the same for every slice."""
+    if isinstance(predictions, np.ndarray):
+        return lambda start, stop: predictions[start:stop]
+    if _is_flat_dict(predictions):  # E.g. value and policy heads.
+        items = list(predictions.items())
+        return lambda start, stop: {key: leaf[start:stop]
+                                    for key, leaf in items}
+    return lambda start, stop: data.nested_map(
+        lambda leaf: leaf[start:stop], predictions)
 
 
 def run_coroutines(coroutines: Sequence[types.GeneratorType],

@@ -36,6 +36,15 @@ _MIRRORED_LAYER_KINDS = frozenset({'InputLayer', 'Dense', 'Reshape', 'Flatten',
 # Arrays per normalisation layer, in the order the Keras layers hold them.
 _NORM_ARRAYS = {'none': 0, 'layer': 2, 'batch_renorm': 5}
 
+# OpenBLAS runs a matrix product on several threads once m * n * k exceeds
+# this; on a busy machine the threads wait for cores (a 128-row product of a
+# 64x64 layer took 19 ms instead of 0.17 ms on one thread). Batches of small
+# layers are therefore evaluated in blocks of rows that stay below it.
+_BLAS_SINGLE_THREAD_MNK = 4 * 65536
+# Blocks are never smaller than this (so smaller batches run whole, and
+# their results do not change).
+_MIN_BLOCK_ROWS = 64
+
 
 def _normalize(kind: str, x: np.ndarray, arrays: Sequence[np.ndarray],
                epsilon: float) -> np.ndarray:
@@ -95,6 +104,7 @@ class NumpyMLP:
         self._epsilon = float(epsilon)
         self._weights = None
         self._norms = None
+        self._block_rows = None
 
     def invalidate(self) -> None:
         """Forgets the cached weights (call after they change)."""
@@ -117,6 +127,10 @@ class NumpyMLP:
         dense.extend(tuple(take(2)) for _ in self._shapes)
         self._weights = dense
         self._norms = (input_norm, norms)
+        widest = max(kernel.size for kernel, _ in dense)
+        block_rows = _BLAS_SINGLE_THREAD_MNK // max(widest, 1)
+        self._block_rows = block_rows if block_rows >= _MIN_BLOCK_ROWS \
+            else None
 
     def _hidden_features(self, features: np.ndarray) -> np.ndarray:
         kind = self._normalization
@@ -145,13 +159,23 @@ class NumpyMLP:
             features = np.concatenate(
                 [np.asarray(x, np.float32).reshape(batch_size, -1)
                  for x in flat_inputs], axis=1)
-        features = self._hidden_features(features)
+        block_rows = self._block_rows
+        if block_rows is None or batch_size <= block_rows:
+            outputs = self._heads(self._hidden_features(features))
+        else:  # One thread per product: see _BLAS_SINGLE_THREAD_MNK.
+            blocks = [self._heads(self._hidden_features(
+                features[start:start + block_rows]))
+                      for start in range(0, batch_size, block_rows)]
+            outputs = [np.concatenate(head) for head in zip(*blocks)]
+        return [output.reshape((batch_size,) + shape)
+                for output, shape in zip(outputs, self._shapes)]
+
+    def _heads(self, features: np.ndarray) -> List[np.ndarray]:
+        """Every head's [B, units] output on the last hidden features."""
         n_hidden = self._n_hidden
-        return [activation(features @ kernel + bias).reshape(
-                    (batch_size,) + shape)
-                for (kernel, bias), activation, shape in zip(
-                    self._weights[n_hidden:], self._activations[n_hidden:],
-                    self._shapes)]
+        return [activation(features @ kernel + bias)
+                for (kernel, bias), activation in zip(
+                    self._weights[n_hidden:], self._activations[n_hidden:])]
 
 
 def _activation_name(layer: Any) -> str:
