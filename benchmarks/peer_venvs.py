@@ -11,7 +11,10 @@ its own under ~/.cache/alpacka/, made on first use:
   the CPU build, which pip takes from local disk here, not the CUDA one), and
   on tensorflow-probability's JAX substrate (``tfp-nightly``; no TensorFlow).
   The JAX stack is pinned to versions that import and run together (SBX
-  0.28 wants ``jax<0.12``).
+  0.28 wants ``jax<0.12``);
+* 'mctx' (mctx-venv): DeepMind's mctx (MCTS in JAX) with the same JAX on
+  the CPU, for the search-speed benchmark (benchmarks/mctx_peer.py;
+  gymnasium only because peer_common.py imports it).
 
 Where a virtualenv cannot be made, ``peer_python`` says why in one line and
 the benchmark skips that peer. This module imports nothing from Alpacka.
@@ -64,6 +67,14 @@ VENVS: Dict[str, PeerVenv] = {
                'from sbx import SAC, CrossQ; jnp.zeros(1).block_until_ready()'),
         description='SBX with JAX on the CPU',
         script=os.path.join(BENCHMARKS_DIR, 'sbx_peer.py')),
+    'mctx': PeerVenv(
+        directory='mctx-venv',
+        packages=['mctx==0.0.71', 'jax==0.10.2', 'jaxlib==0.10.2',
+                  'gymnasium'],
+        probe=('import mctx, gymnasium, jax, jax.numpy as jnp; '
+               'jnp.zeros(1).block_until_ready()'),
+        description='mctx with JAX on the CPU',
+        script=os.path.join(BENCHMARKS_DIR, 'mctx_peer.py')),
 }
 
 
@@ -101,7 +112,7 @@ def peer_python(name: str, install: bool = True, venv: Optional[str] = None,
     """The Python of the peer virtualenv ``name``, made if need be.
 
     Args:
-        name: A key of VENVS ('sb3' or 'sbx').
+        name: A key of VENVS ('sb3', 'sbx' or 'mctx').
         install: Make the virtualenv (and install into it) if its probe
             fails; otherwise only look.
         venv: The virtualenv's directory (None: venv_directory(name)).
