@@ -24,6 +24,7 @@ The graph and its statistics are in ``search_graph.py``; the selection rules
 """
 
 import itertools
+import math
 from typing import Annotated, Any, Callable, Dict, Iterable, List, Optional
 
 import gymnasium
@@ -38,6 +39,9 @@ from alpacka.envs import spaces
 from alpacka.utils import validation
 
 ROOT_SELECTIONS = ('puct', 'gumbel')
+# Up to this many logits in a request, the priors' softmax runs on Python
+# floats (see _evaluate).
+_PYTHON_SOFTMAX_MAX_SIZE = 32
 GUMBEL_Q_BOUNDS = ('graph', 'root')
 
 
@@ -315,8 +319,9 @@ class DeterministicMCTSAgent(base.OnlineAgent):
         env = self._env
         restore, step, clone = env.restore_state, env.step, env.clone_state
         graph = self._graph
-        nodes = graph.nodes
-        get = nodes.get
+        # One hash of the state per child: a fresh node is offered to the
+        # table, which keeps the one it has (a transposition) if any.
+        setdefault = graph.nodes.setdefault
         evaluate = self._needs_network
         node_class = search_graph.Node
         state = leaf.state
@@ -325,10 +330,9 @@ class DeterministicMCTSAgent(base.OnlineAgent):
             restore(state)
             observation, reward, terminated, truncated, _ = step(action)
             child_state = clone()
-            child = get(child_state)
-            if child is None:
-                child = node_class(child_state, terminated or truncated)
-                nodes[child_state] = child
+            fresh = node_class(child_state, terminated or truncated)
+            child = setdefault(child_state, fresh)
+            if child is fresh:
                 if evaluate and not terminated:
                     new_nodes.append(child)
                     observations.append(observation)
@@ -343,10 +347,13 @@ class DeterministicMCTSAgent(base.OnlineAgent):
     def _evaluate(self, nodes: List[search_graph.Node], predictions: Any) -> None:
         """Sets the nodes' value (and prior) from the network's predictions.
 
-        The priors are ``softmax(logits)`` of the whole batch at once, in
-        float64 (``exp(logits - max)`` normalised by its sum, the order of
-        operations core.softmax_weights uses), then stored as plain floats,
-        which selection reads faster than numpy scalars.
+        The priors are ``softmax(logits)``: ``exp(logits - max)`` normalised
+        by its sum (core.softmax_weights' operations and order), stored as
+        plain floats, which selection reads faster than numpy scalars. A few
+        rows (the usual request: the children of one or a few leaves) are
+        cheaper in Python floats than in numpy calls, a large batch the other
+        way round; numpy's and math's exp agree to the bit here, so both
+        give the same priors.
 
         Args:
             nodes: B nodes.
@@ -355,15 +362,25 @@ class DeterministicMCTSAgent(base.OnlineAgent):
         """
         if self.use_policy:
             values = predictions['value']
-            logits = np.asarray(predictions['policy'], np.float64)
-            weights = np.exp(logits - logits.max(axis=1, keepdims=True))
-            priors = (weights / weights.sum(axis=1, keepdims=True)).tolist()
-            for node, prior in zip(nodes, priors):
-                node.prior = prior
+            logits = predictions['policy']
+            if logits.size > _PYTHON_SOFTMAX_MAX_SIZE:
+                logits = np.asarray(logits, np.float64)
+                weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+                priors = (weights / weights.sum(axis=1,
+                                                keepdims=True)).tolist()
+                for node, prior in zip(nodes, priors):
+                    node.prior = prior
+            else:
+                exp = math.exp
+                for node, row in zip(nodes, logits.tolist()):
+                    best = max(row)
+                    weights = [exp(logit - best) for logit in row]
+                    total = sum(weights)
+                    node.prior = [weight / total for weight in weights]
         else:
             values = predictions
         if self.use_value_network:
-            for node, value in zip(nodes, np.reshape(values, -1).tolist()):
+            for node, value in zip(nodes, values.ravel().tolist()):
                 node.value = value
 
     # -- Root selection rules. -------------------------------------------
