@@ -13,30 +13,46 @@
 
 Every search runs ``--passes`` (50) simulations per move. The configurations
 are measured in interleaved rounds in one process and the median round is
-reported, so a busy machine affects them alike. Reference figures from
-DeepMind's mctx (JAX) on a CPU like this one, 50-simulation searches over 16
-parallel environments: ~106,000 simulations/s without a network and ~57,000
-with a small MLP; the table gives our ratio to them.
+reported, so a busy machine affects them alike.
+
+(c) DeepMind's mctx, measured in the same run (benchmarks/mctx_peer.py in
+    the 'mctx' virtualenv of peer_venvs.py, made on first use): a batch of
+    16 jit-compiled ``mctx.muzero_policy`` searches of ``--passes``
+    simulations on CartPole dynamics written in JAX, with a 64x64 MLP and
+    without a network (zero value, uniform prior), timed after compilation.
+    The tables give our ratio to them. Where the virtualenv cannot be made
+    (or with ``--no_mctx``), the one-line reason is printed and the ratios
+    use the figures of an earlier measurement, labelled as such.
 
 Usage:
-    python benchmarks/mcts_speed.py [--quick] [--passes 50] [--rounds 3]
+    python benchmarks/mcts_speed.py [--quick] [--passes 50] [--rounds 3] \
+        [--no_mctx]
 """
 
 import argparse
 import functools
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 # Keep TensorFlow's C++ log lines off the screen (keras.py does it too).
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peer_venvs  # pylint: disable=wrong-import-position
+
 from alpacka import agents, batch_steppers, envs, networks  # pylint: disable=wrong-import-position
 
 HIDDEN_SIZES = (64, 64)
-MCTX_SIMS_PER_S_NO_NETWORK = 106_000
-MCTX_SIMS_PER_S_MLP = 57_000
+MCTX_BATCH = 16
+# Only the fallback when mctx cannot be measured: simulations/s of 16
+# parallel 50-simulation mctx searches on a CPU like this one, from an
+# earlier measurement (no network, small MLP).
+MCTX_FALLBACK = {'none': 106_000, 'mlp': 57_000}
 
 
 class _TimedKerasNetwork(networks.KerasNetwork):
@@ -150,7 +166,46 @@ def _cases(passes: int, moves: int, quick: bool) -> Tuple[list, list]:
     return no_network, with_network
 
 
-def run(passes: int, moves: int, rounds: int, quick: bool) -> None:
+def measure_mctx(passes: int, repeats: int, install: bool = True,
+                 python: Optional[str] = None) -> Tuple[Dict[str, float], str]:
+    """mctx's simulations/s, by network ('mlp', 'none'), and their label.
+
+    Args:
+        passes: Simulations per search.
+        repeats: Timed search calls per figure (after compilation).
+        install: Make the 'mctx' virtualenv if it does not work yet.
+        python: The virtualenv's Python (None: peer_venvs finds or makes it).
+
+    Returns:
+        ``(figures, label)``: measured figures labelled 'measured', or
+        MCTX_FALLBACK labelled with the one-line reason it was not measured.
+    """
+    why_not = ''
+    if python is None:
+        python, why_not = peer_venvs.peer_python('mctx', install=install)
+    if python is None:
+        return dict(MCTX_FALLBACK), (
+            f'not measured ({why_not}): figures of an earlier run')
+    figures = {}
+    for network in ('mlp', 'none'):
+        command = [python, peer_venvs.peer_script('mctx'), '--network',
+                   network, '--batch', str(MCTX_BATCH), '--simulations',
+                   str(passes), '--repeats', str(repeats)]
+        result = subprocess.run(command, capture_output=True, text=True,
+                                check=False)
+        if result.returncode != 0:
+            lines = (result.stderr or result.stdout).strip().splitlines()
+            reason = lines[-1] if lines else f'exit {result.returncode}'
+            return dict(MCTX_FALLBACK), (
+                f'not measured (mctx_peer.py --network {network} failed: '
+                f'{reason}): figures of an earlier run')
+        figures[network] = json.loads(
+            result.stdout.strip().splitlines()[-1])['sims_per_s']
+    return figures, 'measured in this run'
+
+
+def run(passes: int, moves: int, rounds: int, quick: bool,
+        mctx: bool = True) -> None:
     """Measures and prints the tables."""
     no_network, with_network = _cases(passes, moves, quick)
     limits = []
@@ -164,32 +219,46 @@ def run(passes: int, moves: int, rounds: int, quick: bool) -> None:
         for case in no_network + with_network:
             case.close()
     limit_s = statistics.median(limits)
+    if mctx:
+        mctx_rates, mctx_label = measure_mctx(passes, 10 if quick else 30)
+    else:
+        mctx_rates, mctx_label = dict(MCTX_FALLBACK), (
+            'not measured (--no_mctx): figures of an earlier run')
 
     print(f'DeterministicMCTSAgent on CartPole, {passes} simulations per '
           f'move, {rounds} interleaved rounds, median shown.')
     print(f'Physical limit: one restore_state + step + clone_state = '
           f'{limit_s * 1e6:.2f} us, i.e. {1 / limit_s:,.0f} simulated steps/s.')
     print()
+    print(f'(c) mctx, {MCTX_BATCH} jit-compiled muzero_policy searches of '
+          f'{passes} simulations on CartPole in JAX, {mctx_label}: '
+          f'{mctx_rates["mlp"]:,.0f} sims/s with the 64x64 MLP, '
+          f'{mctx_rates["none"]:,.0f} without a network.')
+    print()
     print('(a) No network: zero-value leaves, UCT.')
     print(f'{"agents":>6} {"sims/s":>9} {"us/sim":>7} {"vs limit":>9} '
-          f'{"sim. steps/s":>13} {"vs limit":>9} {"vs mctx 106k":>13}')
+          f'{"sim. steps/s":>13} {"vs limit":>9} {"mctx sims/s":>12} '
+          f'{"ratio":>6}')
     for case in no_network:
         rate = case.median('sims_per_s')
         steps = case.median('steps_per_s')
         print(f'{case.n_agents:>6} {rate:>9,.0f} {1e6 / rate:>7.1f} '
               f'{rate * limit_s:>8.1%} {steps:>13,.0f} {steps * limit_s:>8.1%} '
-              f'{rate / MCTX_SIMS_PER_S_NO_NETWORK:>12.2f}x')
+              f'{mctx_rates["none"]:>12,.0f} '
+              f'{rate / mctx_rates["none"]:>5.2f}x')
     print()
     print(f'(b) KerasNetwork mlp 4 -> {HIDDEN_SIZES} -> (value, policy), '
           f'through LocalBatchStepper.')
     print(f'{"config":<18} {"agents":>6} {"sims/s":>9} {"us/sim":>7} '
-          f'{"calls/sim":>10} {"network":>8} {"vs mctx 57k":>12}')
+          f'{"calls/sim":>10} {"network":>8} {"mctx sims/s":>12} '
+          f'{"ratio":>6}')
     for case in with_network:
         rate = case.median('sims_per_s')
         print(f'{case.label:<18} {case.n_agents:>6} {rate:>9,.0f} '
               f'{1e6 / rate:>7.1f} {case.median("calls_per_sim"):>10.3f} '
               f'{case.median("network_share"):>8.1%} '
-              f'{rate / MCTX_SIMS_PER_S_MLP:>11.2f}x')
+              f'{mctx_rates["mlp"]:>12,.0f} '
+              f'{rate / mctx_rates["mlp"]:>5.2f}x')
     print('\nvs limit = sims/s (or simulated env steps/s: a simulation steps '
           'every action of its leaf) x the physical step cost; network = share '
           'of the wall time spent inside predict.')
@@ -207,10 +276,13 @@ def main() -> None:
                              'with one agent (default 10; 3 quick)')
     parser.add_argument('--rounds', type=int, default=None,
                         help='interleaved measurement rounds (default 3; 1 quick)')
+    parser.add_argument('--no_mctx', action='store_true',
+                        help='do not measure mctx (its ratios then use the '
+                             'figures of an earlier run, labelled as such)')
     args = parser.parse_args()
     moves = args.moves or (3 if args.quick else 10)
     rounds = args.rounds or (1 if args.quick else 3)
-    run(args.passes, moves, rounds, args.quick)
+    run(args.passes, moves, rounds, args.quick, mctx=not args.no_mctx)
 
 
 if __name__ == '__main__':
