@@ -170,6 +170,37 @@ def test_a_node_whose_every_action_loops_is_a_dead_end():
     np.testing.assert_allclose(info['action_histogram'], [0.5, 0.5])
 
 
+def test_loop_checks_are_skipped_only_while_the_graph_is_a_tree():
+    # A tree (every expansion made fresh children): no transposition, and a
+    # walk with the loop checks forced on takes the same paths.
+    env = envs.CartPole()
+    agent = _zero_value_agent(n_passes=30)
+    observation = _start(agent, env)
+    run_act(agent, observation)
+    graph = agent.graph
+    assert not graph.has_transpositions and len(graph.nodes) > 30
+    root = graph.nodes[env.clone_state()]
+    unchecked = [graph.select(root, first_action) for first_action in
+                 (None, 0, 1)]
+    graph.has_transpositions = True
+    checked = [graph.select(root, first_action) for first_action in
+               (None, 0, 1)]
+    assert [[id(node) for node in nodes] for nodes, _, _ in unchecked] == \
+        [[id(node) for node in nodes] for nodes, _, _ in checked]
+    assert [path[1:] for path in unchecked] == [path[1:] for path in checked]
+    graph.clear()
+    assert not graph.has_transpositions
+
+    # A child found in the table (the loop back to 'start') turns the checks
+    # on, and they keep the search off it (as test_loops_are_avoided).
+    env = TabularEnv(CORRIDOR)
+    agent = _zero_value_agent(n_passes=20)
+    _start(agent, env)
+    _, info, _ = _act(agent, env)
+    assert agent.graph.has_transpositions
+    assert info['action_histogram'][0] == 0.0
+
+
 def test_tree_is_reused_for_the_next_move():
     env = TabularEnv(DIAMOND)
     agent = _zero_value_agent(n_passes=30)
