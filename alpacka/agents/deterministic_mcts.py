@@ -388,6 +388,7 @@ class DeterministicMCTSAgent(base.OnlineAgent):
         select, backup = graph.select, graph.backup
         leaf_value, add_visits = graph.leaf_value, graph.add_visits
         expand_and_evaluate = self._expand_and_evaluate
+        expand, needs_network, unused = self._expand, self._needs_network, []
         first_actions = iter(first_actions)
         n_leaves = self.n_leaves_per_request
         virtual = n_leaves > 1
@@ -404,9 +405,13 @@ class DeterministicMCTSAgent(base.OnlineAgent):
                 else:  # A terminal node or a dead end: nothing to expand.
                     backup(nodes, rewards, value, nodes[-1].terminal)
 
-            if paths:
+            if paths and needs_network:
                 yield from expand_and_evaluate(
                     [nodes[-1] for nodes, _ in paths], root_observation)
+            else:  # Nothing to evaluate: no coroutine to make.
+                for nodes, _ in paths:
+                    if nodes[-1].children is None:
+                        expand(nodes[-1], unused, unused)
 
             for nodes, rewards in paths:
                 if virtual:

@@ -284,8 +284,20 @@ def choose_action(visits: np.ndarray, qualities: np.ndarray,
     """
     if temperature == 0:
         return argmax_tie_break(visits, qualities, rng)
-    probabilities = temperature_probabilities(visits, temperature)
-    return int(rng.choice(len(probabilities), p=probabilities))
+    return sample_index(temperature_probabilities(visits, temperature), rng)
+
+
+def sample_index(probabilities: np.ndarray, rng: np.random.Generator) -> int:
+    """An index drawn with the given probabilities: [n] summing to 1.
+
+    The draw ``rng.choice(n, p=probabilities)`` makes (the normalised
+    cumulative sum searched for one ``rng.random()``), so the same index and
+    the same generator state, without choice's argument checks, which cost
+    more than the search's last simulations at every move.
+    """
+    cdf = np.cumsum(probabilities)
+    cdf /= cdf[-1]
+    return int(cdf.searchsorted(rng.random(), side='right'))
 
 
 # -- Gumbel at the root. ------------------------------------------------------
