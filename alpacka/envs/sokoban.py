@@ -376,13 +376,7 @@ class ActionNoiseSokoban(Sokoban):
         if not isinstance(state, NoisySokobanState):
             raise SokobanStateError(self._state_problem(state))
         observation = super().restore_state(state.state)
-        frozen = state.rng
-        rng = self._restored_rngs.get(frozen[0])
-        if rng is None:
-            rng = np.random.Generator(getattr(np.random, frozen[0])())
-            self._restored_rngs[frozen[0]] = rng
-        noisy.thaw_rng_state(frozen, rng)
-        self._np_random = rng
+        self._np_random = noisy.thaw_into_own(state.rng, self._restored_rngs)
         return observation
 
 

@@ -1,12 +1,19 @@
 """Tests for Sokoban: generated rooms, dynamics, rewards, states, rendering
 and ActionNoiseSokoban."""
 
+import os
+import sys
+
 import gin
 import numpy as np
 import pytest
 
 from alpacka import envs
 from alpacka.envs import sokoban_generation as generation
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))), 'benchmarks'))
+import sokoban_env  # pylint: disable=import-error,wrong-import-position,wrong-import-order
 
 W, F, T, BT, B, P, PT = range(7)  # Cell codes.
 UP, DOWN, LEFT, RIGHT = range(4)
@@ -317,3 +324,19 @@ def test_action_noise_states_replay_exactly_and_key_by_layout():
     assert hash(env.clone_state()) == hash(state)
     with pytest.raises(envs.sokoban.SokobanStateError):
         env.restore_state(state.state)
+
+
+def test_benchmark_plain_loop_makes_the_env_moves(capsys):
+    env = _reset(7, (10, 10), 4)
+    actions = list(np.random.default_rng(3).integers(4, size=500))
+    room = bytearray(env.room.tobytes())
+    player = int(np.flatnonzero((env.room == P) | (env.room == PT))[0])
+    for action in actions:
+        env.step(action)
+    sokoban_env.plain_step_loop(room, player, 10, actions, observe=False)
+    assert bytes(room) == env.room.tobytes()
+    # The benchmark's smoke run prints every contender and ratio.
+    rates = sokoban_env.main(['--quick', '--dim-room', '6', '6',
+                              '--num-boxes', '1'])
+    printed = capsys.readouterr().out
+    assert all(name in printed for name in rates) and 'goal 50%' in printed
