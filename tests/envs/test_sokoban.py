@@ -178,13 +178,18 @@ def test_equal_layouts_reached_by_different_paths_give_equal_states():
     assert len({start, env.clone_state()}) == 1
     env.step(action)
     assert env.clone_state() != start
-    # With a finite max_steps the step counter is part of the state.
-    timed = _reset(1, (10, 10), 4, max_steps=100)
+    # With a finite max_steps the step counter travels with the state but
+    # is no part of its identity.
+    timed = _reset(1, (10, 10), 4, max_steps=3)
     start = timed.clone_state()
     timed.step(action)
     timed.step(action ^ 1)
-    assert timed.clone_state() != start
-    assert timed.clone_state()[:2] == start[:2]
+    later = timed.clone_state()
+    assert later == start and hash(later) == hash(start)
+    assert (start.elapsed_steps, later.elapsed_steps) == (0, 2)
+    assert timed.step(action)[3]  # Truncated at the third step.
+    timed.restore_state(start)
+    assert not timed.step(action)[3]
 
 
 def test_seeding():
@@ -245,7 +250,8 @@ def test_a_state_of_another_room_is_refused():
     env = _reset(0)
     state = env.clone_state()
     env.reset()
-    for wrong in (state, ('abc', 1), 7, (state[0],)):
+    for wrong in (state, ('abc', 1), 7, (state[0],),
+                  envs.TimedState(env.clone_state(), 0)):
         with pytest.raises(envs.sokoban.SokobanStateError) as error:
             env.restore_state(wrong)
         assert 'current room' in str(error.value)
