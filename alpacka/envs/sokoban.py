@@ -198,6 +198,15 @@ class Sokoban(base.ModelEnv):
         self._on_target = 0
         self._steps = 0
 
+    def __getstate__(self) -> dict:
+        attributes = dict(vars(self))
+        del attributes['_view']  # A view of _room: a copy once pickled.
+        return attributes
+
+    def __setstate__(self, attributes: dict) -> None:
+        vars(self).update(attributes)
+        self._view = np.frombuffer(self._room, np.uint8).reshape(self.dim_room)
+
     @property
     def room(self) -> np.ndarray:
         """A copy of the room: (h, w) uint8 cell codes."""

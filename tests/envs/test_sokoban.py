@@ -2,6 +2,7 @@
 and ActionNoiseSokoban."""
 
 import os
+import pickle
 import sys
 
 import gin
@@ -156,6 +157,16 @@ def test_clone_restore_replays_exactly():
     assert [s[3] for s in first].index(True) == 29
     np.testing.assert_array_equal(observation, env.restore_state(state))
     assert hash(state) == hash(env.clone_state())
+
+
+def test_a_copied_env_steps_its_own_room():
+    env = _reset(1, (10, 10), 4)
+    copy = pickle.loads(pickle.dumps(env))
+    action = _walks(env)[0]
+    np.testing.assert_array_equal(copy.step(action)[0], env.step(action)[0])
+    np.testing.assert_array_equal(copy.room, env.room)
+    copy.step(action ^ 1)
+    assert (copy.room != env.room).any()
 
 
 def _walks(env):
