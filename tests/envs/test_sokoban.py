@@ -260,7 +260,8 @@ def test_room_too_small_and_impossible_generation_are_one_paragraph():
 def test_a_state_of_another_room_is_refused():
     env = _reset(0)
     state = env.clone_state()
-    env.reset()
+    env.restore_state(state)  # Checked once in this room, ...
+    env.reset()  # ... but refused in the next.
     for wrong in (state, ('abc', 1), 7, (state[0],),
                   envs.TimedState(env.clone_state(), 0)):
         with pytest.raises(envs.sokoban.SokobanStateError) as error:
