@@ -5,8 +5,10 @@ plain Python for speed: a planner steps it hundreds of thousands of times a
 minute. The room is a flat ``bytearray`` of cell codes (gym-sokoban's room
 encoding, see ``sokoban_generation``); a step reads and writes two or three
 of its bytes, the observation is one ``take`` from a 7x7 identity matrix of
-a uint8 view of it, and the state is ``bytes`` of it. Rooms come from
-``sokoban_generation.generate_room``.
+a uint8 view of it, and the state is ``bytes`` of it with the player's
+index. Rooms come from ``sokoban_generation.generate_room`` at every reset,
+or from ``Sokoban.set_room`` (a hand-made room). ``benchmarks/sokoban_env.py``
+measures the step and the clone+restore against plain loops.
 """
 
 import difflib
