@@ -46,7 +46,7 @@ lint: $(STAMP)
 BENCHMARKS := startup batching shooting_throughput ray_stepper mcts_speed \
 	planning_results cartpole_learning sac_pendulum sac_cartpole \
 	dqn_cartpole dqn_update_speed replay_memory atari_collection \
-	dqn_partial_observability dqn_minatar sokoban_env
+	dqn_partial_observability dqn_minatar sokoban_env sokoban_learning
 
 bench: $(STAMP)
 	for name in $(BENCHMARKS); do $(PYTHON) benchmarks/$$name.py || exit 1; done
