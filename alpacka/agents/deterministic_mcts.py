@@ -34,8 +34,6 @@ value target. ``n_leaves_to_expand`` and
 passes (a pass expands several leaves in a row), available to both rules.
 """
 
-import random
-
 import itertools
 from typing import Annotated, Any, Callable, Dict, Iterable, List, Optional
 
@@ -266,7 +264,8 @@ class DeterministicMCTSAgent(base.OnlineAgent):
             backpropagate_intermediate_expansion)
         self._graph = search_graph.SearchGraph(
             discount, exploration_weight,
-            mcts_values.dead_end_value(value_traits_class, dead_end_value),
+            mcts_values.resolve_dead_end_value(value_traits_class,
+                                               dead_end_value),
             avoid_loops, tree_rule)
         self._env = None
         self._actions: List[Any] = []
