@@ -21,7 +21,20 @@ worth 0: plain MCTS on the perfect model.
 
 The graph and its statistics are in ``search_graph.py``; the selection rules
 (PUCT, UCT, Gumbel, temperature and tie-break) in ``selection.py``.
+
+The original Alpacka project's configs run unchanged: ``gamma`` is the
+original's name of ``discount``; ``value_traits_class`` /
+``ScalarValueTraits.dead_end_value`` set the dead-end value; and
+``value_accumulator_class = ScalarValueAccumulator`` selects the original's
+search (``mcts_values.py``): no policy, nodes rated by the mean of their
+first estimate and the returns backed up through them, the walk and the
+action greedy on ``r + gamma * V`` (ties at random), the root's mean as the
+value target. ``n_leaves_to_expand`` and
+``backpropagate_intermediate_expansion`` are the original's deepening
+passes (a pass expands several leaves in a row), available to both rules.
 """
+
+import random
 
 import itertools
 from typing import Annotated, Any, Callable, Dict, Iterable, List, Optional
@@ -32,6 +45,7 @@ import numpy as np
 from alpacka import data
 from alpacka.agents import base
 from alpacka.agents import core
+from alpacka.agents import mcts_values
 from alpacka.agents import planning_metrics
 from alpacka.agents import search_graph
 from alpacka.agents import selection
@@ -40,6 +54,51 @@ from alpacka.utils import validation
 
 ROOT_SELECTIONS = ('puct', 'gumbel')
 GUMBEL_Q_BOUNDS = ('graph', 'root')
+DEFAULT_DISCOUNT = 0.99
+
+# The original project's names, importable from here as its configs say.
+ScalarValueTraits = mcts_values.ScalarValueTraits
+ScalarValueAccumulator = mcts_values.ScalarValueAccumulator
+
+
+def _discount(discount: Optional[float], gamma: Optional[float]) -> float:
+    """discount, or its original name gamma (one of them), or 0.99."""
+    if gamma is None:
+        return DEFAULT_DISCOUNT if discount is None else discount
+    if discount is not None:
+        raise validation.ArgumentError(
+            f'DeterministicMCTSAgent is given both discount = {discount!r} '
+            f'and gamma = {gamma!r}: gamma is the original project\'s name '
+            f'of discount; bind one of them.')
+    return gamma
+
+
+def _tree_rule(value_accumulator_class: Optional[Callable],
+               use_policy: Optional[bool], root_selection: str) -> str:
+    """'value' for the original's ScalarValueAccumulator, else 'puct'."""
+    if value_accumulator_class is None:
+        return 'puct'
+    name = getattr(value_accumulator_class, '__name__',
+                   repr(value_accumulator_class))
+    binding = f'DeterministicMCTSAgent.value_accumulator_class = {name}'
+    if value_accumulator_class is not mcts_values.ScalarValueAccumulator:
+        raise validation.ArgumentError(
+            f'{binding}: the only accumulator implemented is the original '
+            f'project\'s mean, '
+            f'@alpacka.agents.deterministic_mcts.ScalarValueAccumulator; '
+            f'bind it, or leave value_accumulator_class unset for the '
+            f'AlphaZero-style search.')
+    if use_policy:
+        raise validation.ArgumentError(
+            f'{binding} selects the original project\'s search, which rates '
+            f'nodes by value alone, but use_policy = True asks for policy '
+            f'priors: drop one of the two bindings.')
+    if root_selection != 'puct':
+        raise validation.ArgumentError(
+            f'{binding} selects the original project\'s greedy search, but '
+            f'root_selection = {root_selection!r} asks for another root '
+            f'rule: drop one of the two bindings.')
+    return 'value'
 
 
 @validation.configurable(module='alpacka.agents')
@@ -53,8 +112,9 @@ class DeterministicMCTSAgent(base.OnlineAgent):
         n_passes: Simulations per move (a simulation expands at most one node
             by stepping each of its actions once). Expanding a fresh root
             counts as one of them.
-        discount: Per-step discount (gamma) of the returns the search
-            estimates.
+        discount: Per-step discount of the returns the search estimates
+            (default 0.99).
+        gamma: The original project's name of discount (give one of them).
         exploration_weight: c, the weight of the exploration term on the
             min-max Q scale (see alpacka.agents.selection): PUCT
             ``Q' + c * P(a) * sqrt(N(s)) / (1 + N(s, a))``, or UCT
@@ -63,13 +123,25 @@ class DeterministicMCTSAgent(base.OnlineAgent):
             the smallest and largest Q seen in the episode's search, so c does
             not depend on the reward scale.
         use_policy: Use the network's policy head (logits) as PUCT priors.
-            If False there are no priors and selection is UCT.
+            If False there are no priors and selection is UCT. None (the
+            default): True, except with value_accumulator_class (the
+            original's search has no policy).
         use_value_network: Evaluate new nodes with the network's value head.
             If False, leaves are worth 0 ("zero-value leaves"); with
             use_policy also False the agent needs no network and never yields
             a request.
         dead_end_value: The value of a node none of whose actions may be
-            taken because each leads back onto the current search path.
+            taken because each leads back onto the current search path
+            (default 0.0).
+        value_traits_class: The original's way to set it:
+            ``ScalarValueTraits`` (its ``dead_end_value``, default -2.0).
+        value_accumulator_class: None: the statistics above (AlphaZero).
+            ``ScalarValueAccumulator``: the original project's search (see
+            the module docs and ``mcts_values``): the tree and the action
+            follow ``argmax_a r + discount * V(child)``, ties at random;
+            exploration_weight, root noise, temperature and root_selection
+            do not apply, and the search needs a value network
+            (use_value_network) and no policy.
         avoid_loops: Do not take, in the search, an action that leads back to
             a state already on the current path (and do not count such an
             action's child in the root's visit distribution).
@@ -112,10 +184,18 @@ class DeterministicMCTSAgent(base.OnlineAgent):
             virtual visit so that the next selection tends elsewhere). More
             leaves per request mean fewer network calls, at some cost in
             search quality per simulation; 1 is plain sequential MCTS.
+        n_leaves_to_expand: Leaves one simulation (the original's "pass")
+            expands in a row: after expanding a leaf, the walk goes on from
+            it by the rule to the next leaf, up to this many (or a terminal
+            state or a dead end). Needs n_leaves_per_request = 1.
+        backpropagate_intermediate_expansion: With n_leaves_to_expand > 1,
+            back up after every expansion of the pass (each its own return
+            along the path so far), not only from the last leaf.
         parameter_schedules: See Agent.
 
     agent_info per step:
-        value: The root's value estimate V(root) after the search (float).
+        value: The root's value estimate V(root) after the search (float;
+            with ScalarValueAccumulator, the original's target: the mean).
         action_histogram: [n_actions] float32 summing to 1: the visit
             distribution of the root's children (PUCT), or the improved
             policy (Gumbel). The policy target.
@@ -125,11 +205,12 @@ class DeterministicMCTSAgent(base.OnlineAgent):
 
     def __init__(
             self, n_passes: Annotated[int, validation.AtLeast(1)] = 50,
-            discount: Annotated[float, validation.InRange(0, 1)] = 0.99,
+            discount: Annotated[
+                Optional[float], validation.InRange(0, 1)] = None,
             exploration_weight: Annotated[float, validation.AtLeast(0)] = 1.0,
-            use_policy: bool = True,
+            use_policy: Optional[bool] = None,
             use_value_network: bool = True,
-            dead_end_value: float = 0.0,
+            dead_end_value: Optional[float] = None,
             avoid_loops: bool = True,
             reuse_tree: bool = True,
             root_dirichlet_alpha: Annotated[
@@ -148,8 +229,25 @@ class DeterministicMCTSAgent(base.OnlineAgent):
             gumbel_q_bounds: Annotated[
                 str, validation.OneOf(*GUMBEL_Q_BOUNDS)] = 'graph',
             n_leaves_per_request: Annotated[int, validation.AtLeast(1)] = 1,
+            gamma: Annotated[Optional[float], validation.InRange(0, 1)] = None,
+            value_traits_class: Optional[Callable] = None,
+            value_accumulator_class: Optional[Callable] = None,
+            n_leaves_to_expand: Annotated[int, validation.AtLeast(1)] = 1,
+            backpropagate_intermediate_expansion: bool = False,
             parameter_schedules: Optional[Dict[str, Callable]] = None):
         super().__init__(parameter_schedules)
+        discount = _discount(discount, gamma)
+        tree_rule = _tree_rule(value_accumulator_class, use_policy,
+                               root_selection)
+        if use_policy is None:
+            use_policy = tree_rule == 'puct'
+        if n_leaves_to_expand > 1 and n_leaves_per_request > 1:
+            raise validation.ArgumentError(
+                f'DeterministicMCTSAgent.n_leaves_to_expand = '
+                f'{n_leaves_to_expand} (leaves expanded in a row by one pass) '
+                f'cannot be combined with n_leaves_per_request = '
+                f'{n_leaves_per_request} (leaves of several passes evaluated '
+                f'together): set one of them to 1.')
         self.n_passes = n_passes
         self.use_policy = use_policy
         self.use_value_network = use_value_network
@@ -163,8 +261,13 @@ class DeterministicMCTSAgent(base.OnlineAgent):
         self.gumbel_value_scale = gumbel_value_scale
         self.gumbel_q_bounds = gumbel_q_bounds
         self.n_leaves_per_request = n_leaves_per_request
-        self._graph = search_graph.SearchGraph(discount, exploration_weight,
-                                            dead_end_value, avoid_loops)
+        self.n_leaves_to_expand = n_leaves_to_expand
+        self.backpropagate_intermediate_expansion = (
+            backpropagate_intermediate_expansion)
+        self._graph = search_graph.SearchGraph(
+            discount, exploration_weight,
+            mcts_values.dead_end_value(value_traits_class, dead_end_value),
+            avoid_loops, tree_rule)
         self._env = None
         self._actions: List[Any] = []
         self._model_steps = 0
@@ -207,16 +310,25 @@ class DeterministicMCTSAgent(base.OnlineAgent):
         self._env = env
         self._actions = [int(space.start) + index for index in range(n_actions)]
         self._graph.clear()
+        if self._graph.tree_rule == 'value':
+            # From the agent's generator, so that Runner.seed fixes the ties.
+            self._graph.rng.seed(int(self._rng.integers(2 ** 63)))
 
     def act(self, observation: Any) -> base.Coroutine:
         env = self._env
         graph = self._graph
         root_state = env.clone_state()
         root = graph.reroot(root_state) if self.reuse_tree else None
+        by_value = graph.tree_rule == 'value'
         if root is None:
             graph.clear()
             root = search_graph.Node(root_state)
             graph.nodes[root_state] = root
+            if by_value and self.use_value_network:
+                # The original rates a fresh root by the network first: its
+                # estimate is the first sample of its mean (the value target).
+                prediction = yield np.asarray([observation])
+                self._evaluate([root], prediction)
         self._model_steps = 0
         n_simulations = self.n_passes
         if root.children is None:
@@ -224,7 +336,10 @@ class DeterministicMCTSAgent(base.OnlineAgent):
             yield from self._simulate(root, observation, (None,))
             n_simulations -= 1
 
-        if self.root_selection == 'gumbel':
+        if by_value:
+            action_index, histogram = yield from self._value_search(
+                root, observation, n_simulations)
+        elif self.root_selection == 'gumbel':
             action_index, histogram = yield from self._gumbel_search(
                 root, observation, n_simulations)
         else:
@@ -264,6 +379,11 @@ class DeterministicMCTSAgent(base.OnlineAgent):
             root_prior: Root priors for PUCT (with exploration noise).
         """
         graph = self._graph
+        if self.n_leaves_to_expand > 1:
+            for first_action in first_actions:
+                yield from self._deepening_pass(root, root_observation,
+                                                first_action, root_prior)
+            return
         first_actions = iter(first_actions)
         n_leaves = self.n_leaves_per_request
         virtual = n_leaves > 1
@@ -279,20 +399,10 @@ class DeterministicMCTSAgent(base.OnlineAgent):
                     if virtual:
                         graph.add_visits(nodes, 1)
                 else:  # A terminal node or a dead end: nothing to expand.
-                    graph.backup(nodes, rewards, value)
+                    graph.backup(nodes, rewards, value, nodes[-1].terminal)
 
-            new_nodes, observations = [], []
-            for nodes, _ in paths:
-                leaf = nodes[-1]
-                if leaf.children is None:  # Twice selected, expanded once.
-                    self._expand(leaf, new_nodes, observations)
-                    if leaf.prior is None and self.use_policy:
-                        # A fresh root: evaluated with its children.
-                        new_nodes.append(leaf)
-                        observations.append(root_observation)
-            if new_nodes and self._needs_network:
-                predictions = yield np.asarray(observations)
-                self._evaluate(new_nodes, predictions)
+            yield from self._expand_and_evaluate(
+                [nodes[-1] for nodes, _ in paths], root_observation)
 
             for nodes, rewards in paths:
                 if virtual:
@@ -300,6 +410,51 @@ class DeterministicMCTSAgent(base.OnlineAgent):
                 graph.backup(nodes, rewards, graph.leaf_value(nodes[-1], nodes))
             if n_taken < n_leaves:
                 return
+
+    def _deepening_pass(self, root: search_graph.Node, root_observation: Any,
+                        first_action: Optional[int],
+                        root_prior: Optional[List[float]]) -> base.Coroutine:
+        """One pass expanding up to n_leaves_to_expand leaves in a row.
+
+        Walks to a leaf, expands and evaluates it, walks on from it by the
+        same rule (the path so far still counts for loop avoidance), and so
+        on; backs up from the last leaf, or after every expansion with
+        backpropagate_intermediate_expansion.
+        """
+        graph = self._graph
+        nodes, rewards, value = graph.select(root, first_action, root_prior)
+        for expansion in range(self.n_leaves_to_expand):
+            if value is not None:  # A terminal node or a dead end.
+                graph.backup(nodes, rewards, value, nodes[-1].terminal)
+                return
+            leaf = nodes[-1]
+            yield from self._expand_and_evaluate([leaf], root_observation)
+            value = graph.leaf_value(leaf, nodes)
+            if expansion == self.n_leaves_to_expand - 1:
+                break
+            if self.backpropagate_intermediate_expansion:
+                graph.backup(nodes, rewards, value)
+            more_nodes, more_rewards, value = graph.select(
+                leaf, above=nodes[:-1])
+            nodes = nodes + more_nodes[1:]
+            rewards = rewards + more_rewards
+        graph.backup(nodes, rewards, value)
+
+    def _expand_and_evaluate(self, leaves: List[search_graph.Node],
+                             root_observation: Any) -> base.Coroutine:
+        """Expands the leaves not yet expanded; evaluates all new nodes in one
+        request."""
+        new_nodes, observations = [], []
+        for leaf in leaves:
+            if leaf.children is None:  # Twice selected, expanded once.
+                self._expand(leaf, new_nodes, observations)
+                if leaf.prior is None and self.use_policy:
+                    # A fresh root: evaluated with its children.
+                    new_nodes.append(leaf)
+                    observations.append(root_observation)
+        if new_nodes and self._needs_network:
+            predictions = yield np.asarray(observations)
+            self._evaluate(new_nodes, predictions)
 
     def _expand(self, leaf: search_graph.Node, new_nodes: list,
                 observations: list) -> None:
@@ -360,6 +515,28 @@ class DeterministicMCTSAgent(base.OnlineAgent):
         avoid_loops = self._graph.avoid_loops
         return np.array([0.0 if avoid_loops and child is root else child.count
                          for child in root.children])
+
+    def _value_search(self, root: search_graph.Node, observation: Any,
+                      n_simulations: int) -> base.Coroutine:
+        """The original project's search; returns (action index, visits).
+
+        The action is the root's best-rated child (``r + discount * V``,
+        ties at random; a child that loops back to the root only when every
+        child does); the policy target is the root's visit distribution
+        (one-hot on the action when no child was visited).
+        """
+        yield from self._simulate(root, observation,
+                                  itertools.repeat(None, n_simulations))
+        graph = self._graph
+        children = root.children
+        excluded = ((root,) if graph.avoid_loops and any(
+            child is not root for child in children) else ())
+        action_index = selection.select_child_by_value(
+            children, root.rewards, graph.discount, graph.rng, excluded)
+        visits = self._root_visits(root)
+        if visits.sum() == 0:
+            visits[action_index] = 1.0
+        return action_index, visits / visits.sum()
 
     def _puct_search(self, root: search_graph.Node, observation: Any,
                      n_simulations: int) -> base.Coroutine:

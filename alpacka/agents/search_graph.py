@@ -17,15 +17,31 @@ whose every action leads back onto the path.
 
 The walk down (``SearchGraph.select``) applies the rules of
 ``selection.py`` (PUCT or UCT on the graph's min-max Q scale) to these
-statistics. All statistics change in one place, ``SearchGraph.backup``. The
-env is never touched here: the agent (``deterministic_mcts.py``) expands
+statistics.
+
+With ``tree_rule='value'`` the graph keeps the statistics of the original
+Alpacka project's ``ScalarValueAccumulator`` instead, and walks by its rule:
+
+* ``V(s)``: the mean of the node's first estimate and of every return backed
+  up through it (the estimate counts as one sample);
+* the walk takes ``argmax_a Q(s, a)``, ties at random, with no exploration
+  term (``selection.select_child_by_value``);
+* a simulation ending at a leaf (just expanded, or terminal) backs up the
+  leaf's own ``V`` to the nodes above it, leaving the leaf's statistics as
+  they were; a dead end backs up ``dead_end_value`` from itself.
+
+All statistics change in one place, ``SearchGraph.backup``. The env is never
+touched here: the agent (``deterministic_mcts.py``) expands
 nodes with the perfect model and hands the results over.
 """
 
 import math
+import random
 from typing import Dict, Hashable, List, Optional, Sequence, Tuple
 
 from alpacka.agents import selection
+
+TREE_RULES = ('puct', 'value')
 
 # A path from the root: nodes [n_0, ..., n_k] and the rewards [r_0, ...,
 # r_{k-1}] of the edges between them.
@@ -82,14 +98,23 @@ class SearchGraph:
             may be taken (all lead back onto the current path).
         avoid_loops: Never select an action whose child is already on the
             current path.
+        tree_rule: 'puct' (PUCT with priors, UCT without) or 'value' (the
+            original project's rule and statistics; see the module docs).
+        seed: Seeds the random tie-break of the 'value' rule.
     """
 
     def __init__(self, discount: float, exploration_weight: float,
-                 dead_end_value: float, avoid_loops: bool):
+                 dead_end_value: float, avoid_loops: bool,
+                 tree_rule: str = 'puct', seed: Optional[int] = None):
+        if tree_rule not in TREE_RULES:
+            raise ValueError(f'tree_rule must be one of {TREE_RULES}, not '
+                             f'{tree_rule!r}.')
         self.discount = discount
         self.exploration_weight = exploration_weight
         self.dead_end_value = dead_end_value
         self.avoid_loops = avoid_loops
+        self.tree_rule = tree_rule
+        self.rng = random.Random(seed)
         self.nodes: Dict[Hashable, Node] = {}
         self.q_min = math.inf
         self.q_max = -math.inf
@@ -151,7 +176,8 @@ class SearchGraph:
                 for reward, child in zip(node.rewards, node.children)]
 
     def select(self, root: Node, first_action: Optional[int] = None,
-               root_prior: Optional[Sequence[float]] = None
+               root_prior: Optional[Sequence[float]] = None,
+               above: Sequence[Node] = ()
                ) -> Tuple[List[Node], List[float], Optional[float]]:
         """Walks from root by the selection rule down to a leaf.
 
@@ -173,6 +199,8 @@ class SearchGraph:
                 rule like the others.
             root_prior: If given, replaces root.prior in the root's PUCT
                 choice (the prior with exploration noise).
+            above: Nodes of the path above root, when a walk continues from
+                a node it has reached (they count as on the path).
 
         Returns:
             ``(nodes, rewards, leaf_value)``: the path (see Path) and the value
@@ -182,7 +210,7 @@ class SearchGraph:
         """
         nodes = [root]
         rewards = []
-        on_path = {root} if self.avoid_loops else ()
+        on_path = {root, *above} if self.avoid_loops else ()
         node = root
         if first_action is not None and root.children is not None:
             node = root.children[first_action]
@@ -195,14 +223,19 @@ class SearchGraph:
         q_scale = selection.minmax_q_scale(self.q_min, self.q_max)
         exploration_weight, discount = self.exploration_weight, self.discount
         select_child = selection.select_child
+        by_value = self.tree_rule == 'value'
         while node.children is not None:
             prior = node.prior
             if node is root and root_prior is not None:
                 prior = root_prior
             # PUCT with a prior, UCT without; None: no admissible action.
-            index = select_child(node.children, node.count,
-                                 exploration_weight, q_scale, prior,
-                                 node.rewards, discount, on_path)
+            if by_value:
+                index = selection.select_child_by_value(
+                    node.children, node.rewards, discount, self.rng, on_path)
+            else:
+                index = select_child(node.children, node.count,
+                                     exploration_weight, q_scale, prior,
+                                     node.rewards, discount, on_path)
             if index is None:
                 return nodes, rewards, self.dead_end_value
             rewards.append(node.rewards[index])
@@ -220,7 +253,7 @@ class SearchGraph:
         The max runs over actions that do not lead back onto the path
         (dead_end_value if there are none). The Q of every action, the
         network's estimates of unvisited children included, widens the Q
-        bounds.
+        bounds. With the 'value' rule: the node's own V.
 
         Args:
             node: The expanded node (the last of path).
@@ -229,6 +262,8 @@ class SearchGraph:
         qualities = self.qualities(node)
         self.q_min = min(self.q_min, *qualities)
         self.q_max = max(self.q_max, *qualities)
+        if self.tree_rule == 'value':
+            return node.value
         best = -math.inf
         for quality, child in zip(qualities, node.children):
             if quality > best and not (self.avoid_loops and child in path):
@@ -243,7 +278,7 @@ class SearchGraph:
             node.count += delta
 
     def backup(self, nodes: List[Node], rewards: List[float],
-               value: float) -> None:
+               value: float, from_leaf: bool = True) -> None:
         """Adds one simulation's return to every node of its path.
 
         With G_k = value (the return estimated from the last node n_k on),
@@ -253,20 +288,34 @@ class SearchGraph:
         at the first visit). Each G_i (a sample of Q at the parent's edge, and
         of V at n_i) widens the Q bounds.
 
+        The 'value' rule counts the first estimate as a sample of the mean
+        (``V += (G_i - V) / (N + 1)``) and, from a leaf, leaves n_k as it was
+        (G_k is its own V).
+
         Args:
             nodes: Path nodes [n_0, ..., n_k], k >= 0.
             rewards: Edge rewards [r_0, ..., r_{k-1}].
             value: G_k.
+            from_leaf: G_k is the value of an expanded or terminal leaf, not
+                a dead end's.
         """
         discount = self.discount
         q_min, q_max = self.q_min, self.q_max
         g = value
         index = len(nodes) - 1
+        offset = 0
+        if self.tree_rule == 'value':
+            offset = 1
+            if from_leaf:
+                if index == 0:
+                    return
+                index -= 1
+                g = rewards[index] + discount * g
         while True:
             node = nodes[index]
             count = node.count + 1
             node.count = count
-            node.value += (g - node.value) / count
+            node.value += (g - node.value) / (count + offset)
             # Comparisons, not min()/max(): this loop runs at every level of
             # every simulation.
             if g < q_min:  # pylint: disable=consider-using-min-builtin

@@ -23,11 +23,13 @@ Notation, the same for every rule (arrays have shape ``[n_actions]``):
   Q by the bounds of the values seen (so c does not depend on the reward
   scale); ``IDENTITY_Q_SCALE`` leaves Q in units of return.
 
-Rules (``select_child``), the argmax over admissible actions, ties to the
-lowest index:
+Rules: the argmax over admissible actions of
 
 * PUCT: ``Q'(a) + c * P(a) * sqrt(N) / n(a)``;
-* UCT: ``Q'(a) + c * sqrt(ln N / n(a))``.
+* UCT: ``Q'(a) + c * sqrt(ln N / n(a))``
+  (both ``select_child``, ties to the lowest index);
+* the original Alpacka project's value rule: ``Q(a)`` alone, ties at random
+  (``select_child_by_value``).
 
 ``select_child`` computes ``Q(a) + c * q_scale * bonus(a)``, which is
 ``q_scale`` times the rule plus a constant: the same argmax without a
@@ -174,6 +176,44 @@ def quality(child: Any, reward: Optional[float] = None,
         ``reward + discount * child.value``, or ``child.value``.
     """
     return child.value if reward is None else reward + discount * child.value
+
+
+def select_child_by_value(children: Sequence[Any], rewards: Sequence[float],
+                          discount: float, rng: Any,
+                          excluded: Container[Any] = ()) -> Optional[int]:
+    """The original Alpacka project's rule: the best-rated child, greedily.
+
+    ``argmax_a r(s, a) + discount * V(child)`` over admissible actions, with
+    no exploration term and no prior: the search explores because backed-up
+    returns pull the rating of disappointing paths down (and, avoiding loops,
+    because a path never returns to a state it has passed). Ties are broken
+    uniformly at random (``rng.random()``), as there: with an untrained
+    network many actions rate equally.
+
+    Args:
+        children: Per action, its statistics (``.value``).
+        rewards: r(s, a), aligned with children.
+        discount: gamma.
+        rng: A ``random.Random`` (or anything with ``random()``).
+        excluded: Children that may not be chosen (e.g. those on the path).
+
+    Returns:
+        The chosen action index, or None if every action is excluded.
+    """
+    best_index, best_score, n_best = None, -math.inf, 0
+    for index, child in enumerate(children):
+        if child in excluded:
+            continue
+        score = rewards[index] + discount * child.value
+        if score > best_score:
+            best_index, best_score, n_best = index, score, 1
+        elif score == best_score:
+            # Reservoir sampling: each of the n_best equals kept with
+            # probability 1 / n_best, without a list of them.
+            n_best += 1
+            if rng.random() * n_best < 1:
+                best_index = index
+    return best_index
 
 
 # -- The final action: temperature and tie-break. -----------------------------

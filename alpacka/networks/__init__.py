@@ -14,7 +14,8 @@ Modules:
 * ``tensorflow_base``: TensorFlowNetwork, the plumbing every TensorFlow
   network shares, and TargetWeights, the one design of target networks.
 * ``numpy_mlp``: small MLPs evaluated in numpy, for cheap inference.
-* ``model_builders`` (mlp, convnet, fan_in_uniform_mlp), ``losses``,
+* ``model_builders`` (mlp, convnet, convnet_mnist, fan_in_uniform_mlp),
+  ``keras_optimizers`` (``@tf.keras.optimizers.RMSprop()`` etc.), ``losses``,
   ``keras_factories``, ``keras_batches``, ``keras_network``: KerasNetwork
   and what it is built from; ``keras`` keeps the original import path.
 * ``q_network``: QNetwork (DQN, double DQN, dueling, target network),
@@ -31,6 +32,7 @@ from alpacka.networks.core import DummyNetwork, Network, TrainableNetwork
 from alpacka.networks.keras_network import KerasNetwork
 from alpacka.networks.model_builders import convnet, mlp
 from alpacka.networks import keras  # The original module's aliases.
+from alpacka.networks import keras_optimizers  # @tf.keras.optimizers.* in Gin.
 from alpacka.networks import losses  # Registers its losses with Gin.
 from alpacka.networks.q_network import QNetwork
 from alpacka.networks.recurrent_q_network import RecurrentQNetwork

@@ -8,6 +8,7 @@ two networks share optimizer slots or metric state.
 from typing import Any, Callable, List, Optional, Sequence
 
 from alpacka import data
+from alpacka.networks import keras_optimizers
 from alpacka.networks import model_builders
 
 
@@ -18,7 +19,8 @@ def make_optimizer(keras: Any, optimizer: Any,
     Args:
         keras: The keras module.
         optimizer: A Keras optimizer name, instance (its configuration is
-            copied) or zero-argument factory.
+            copied), ``keras_optimizers.OptimizerSpec`` (Gin's
+            ``@tf.keras.optimizers.RMSprop()``) or zero-argument factory.
         learning_rate: Overrides the optimizer's learning rate if given.
 
     Returns:
@@ -26,6 +28,8 @@ def make_optimizer(keras: Any, optimizer: Any,
     """
     if isinstance(optimizer, str):
         instance = keras.optimizers.get(optimizer)
+    elif isinstance(optimizer, keras_optimizers.OptimizerSpec):
+        instance = optimizer.make(keras)
     elif isinstance(optimizer, keras.optimizers.Optimizer):
         # Never share slots between networks: copy the configuration.
         instance = type(optimizer).from_config(optimizer.get_config())
@@ -39,6 +43,38 @@ def make_optimizer(keras: Any, optimizer: Any,
         config['learning_rate'] = learning_rate
         instance = type(instance).from_config(config)
     return instance
+
+
+def make_callbacks(keras: Any, callbacks: Any, model: Any,
+                   optimizer: Any) -> List[Any]:
+    """Keras callbacks attached to a model and its (custom-loop) optimizer.
+
+    Args:
+        keras: The keras module.
+        callbacks: None, or a list of keras.callbacks.Callback instances or
+            zero-argument factories returning one.
+        model: The keras.Model the callbacks see as ``self.model``.
+        optimizer: The optimizer that trains it, set as ``model.optimizer``
+            (KerasNetwork trains in its own loop, without ``compile``).
+
+    Returns:
+        The callbacks, each with set_model called.
+    """
+    made = []
+    for callback in callbacks or ():
+        if not isinstance(callback, keras.callbacks.Callback) and callable(
+                callback):
+            callback = callback()
+        if not isinstance(callback, keras.callbacks.Callback):
+            raise TypeError(
+                f'KerasNetwork.train_callbacks must hold Keras callbacks (or '
+                f'factories of them); got {callback!r}.')
+        made.append(callback)
+    if made:
+        model.optimizer = optimizer
+        for callback in made:
+            callback.set_model(model)
+    return made
 
 
 def make_loss(keras: Any, loss: Any) -> Callable:

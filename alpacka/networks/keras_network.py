@@ -81,6 +81,13 @@ class KerasNetwork(tensorflow_base.TensorFlowNetwork):
             batch size; numpy evaluates a small MLP in tens of microseconds,
             which pays when predictions are requested in small batches (e.g.
             MCTS leaf evaluations). Training still runs in TensorFlow.
+        train_callbacks: Keras callbacks (instances, or zero-argument
+            factories), as the original project passed to ``model.fit``: each ``train`` call is
+            one Keras epoch (``on_train_begin``, ``on_epoch_begin(i)``, then
+            ``on_epoch_end(i, logs)`` and ``on_train_end(logs)`` with the
+            returned metrics as logs; ``i`` counts train calls). The
+            callbacks' ``model`` is the Keras model, whose ``optimizer`` is
+            the network's (so learning-rate schedulers work).
     """
 
     # 1: params and optimizer state; 2: and the target weights.
@@ -105,7 +112,10 @@ class KerasNetwork(tensorflow_base.TensorFlowNetwork):
                  metrics: Annotated[Any, validation.Unchecked(
                      'Keras metrics, or lists nested like the outputs')] = None,
                  seed: Optional[int] = None,
-                 numpy_inference: bool = False):
+                 numpy_inference: bool = False,
+                 train_callbacks: Annotated[Any, validation.Unchecked(
+                     'None or a list of Keras callbacks or factories'
+                 )] = None):
         if network_signature is None:
             raise ValueError('KerasNetwork needs a network signature; the agent '
                              'returned None from network_signature().')
@@ -114,7 +124,8 @@ class KerasNetwork(tensorflow_base.TensorFlowNetwork):
             'learning_rate': learning_rate, 'loss': loss,
             'loss_weights': loss_weights, 'weight_decay': weight_decay,
             'metrics': metrics, 'seed': seed,
-            'numpy_inference': numpy_inference})
+            'numpy_inference': numpy_inference,
+            'train_callbacks': train_callbacks})
         tf, keras = self._tf, self._keras
 
         self._input_leaves = data.leaves_with_paths(network_signature.input)
@@ -148,6 +159,9 @@ class KerasNetwork(tensorflow_base.TensorFlowNetwork):
                                                          learning_rate)
         self._optimizer.build(self._model.trainable_variables)
         self._optimizers = [self._optimizer]
+        self._train_callbacks = keras_factories.make_callbacks(
+            keras, train_callbacks, self._model, self._optimizer)
+        self._n_train_calls = 0
 
         # [B, ...] with B left open: one trace serves every batch size.
         self._input_specs = [
@@ -433,6 +447,20 @@ class KerasNetwork(tensorflow_base.TensorFlowNetwork):
             self._target_numpy_mlp.invalidate()
 
     # -- Training. -------------------------------------------------------------
+
+    def train(self, data_stream: Any, n_steps: int) -> Dict[str, float]:
+        """See TensorFlowNetwork.train; also runs the train_callbacks."""
+        callbacks = self._train_callbacks
+        epoch = self._n_train_calls
+        self._n_train_calls += 1
+        for callback in callbacks:
+            callback.on_train_begin()
+            callback.on_epoch_begin(epoch)
+        metrics = super().train(data_stream, n_steps)
+        for callback in callbacks:
+            callback.on_epoch_end(epoch, logs=dict(metrics))
+            callback.on_train_end(logs=dict(metrics))
+        return metrics
 
     def _before_training(self) -> None:
         self._weights_changed()

@@ -1,8 +1,9 @@
 """Model builders: ``model_fn(network_signature) -> keras.Model`` for KerasNetwork.
 
-Registered with Gin as ``@alpacka.networks.keras.mlp`` and
-``@alpacka.networks.keras.convnet`` (the names the original project's configs
-use), importable from here and from ``alpacka.networks.keras``. Also
+Registered with Gin as ``@alpacka.networks.keras.mlp``,
+``@alpacka.networks.keras.convnet`` and
+``@alpacka.networks.keras.convnet_mnist`` (the names the original project's
+configs use), importable from here and from ``alpacka.networks.keras``. Also
 ``fan_in_uniform_mlp``, the PyTorch-initialised MLP of SAC's actor and
 critics.
 
@@ -171,12 +172,14 @@ def convnet(network_signature: data.NetworkSignature,
             activation: _Activation = 'relu',
             global_average_pooling: bool = False,
             output_activation: _HeadActivation = None,
-            output_zero_init: bool = False) -> Any:
+            output_zero_init: bool = False,
+            max_pool_size: Optional[_KernelSize] = None,
+            kernel_initializer: str = 'glorot_uniform') -> Any:
     """A small convolutional network for image-like inputs [H, W, C].
 
-    Conv layers (``same`` padding), then flattening (or global average
-    pooling), one dense layer of d_ff units and one dense head per output
-    leaf.
+    Conv layers (``same`` padding), then optionally a max-pooling layer, then
+    flattening (or global average pooling), one dense layer of d_ff units and
+    one dense head per output leaf.
 
     Args:
         network_signature: The network's signature; its input must be a
@@ -192,6 +195,9 @@ def convnet(network_signature: data.NetworkSignature,
         output_activation: Activation of the heads: one for all heads, or
             nested like the output signature.
         output_zero_init: Initialise the heads' weights to zero.
+        max_pool_size: Pool size of a max-pooling layer after the
+            convolutions (``valid`` padding), or None for none.
+        kernel_initializer: Keras initializer of the conv and dense kernels.
 
     Returns:
         A keras.Model.
@@ -211,15 +217,49 @@ def convnet(network_signature: data.NetworkSignature,
     for index in range(n_conv_layers):
         x = keras.layers.Conv2D(d_conv, kernel_size, strides=strides,
                                 padding='same', activation=activation,
+                                kernel_initializer=kernel_initializer,
                                 name=f'conv_{index}')(x)
+    if max_pool_size is not None:
+        x = keras.layers.MaxPooling2D(max_pool_size, name='max_pool')(x)
     if global_average_pooling:
         x = keras.layers.GlobalAveragePooling2D()(x)
     else:
         x = keras.layers.Flatten()(x)
-    x = keras.layers.Dense(d_ff, activation=activation, name='dense')(x)
+    x = keras.layers.Dense(d_ff, activation=activation,
+                           kernel_initializer=kernel_initializer,
+                           name='dense')(x)
     outputs = _heads(keras, x, network_signature, output_activation,
                      output_zero_init)
     return keras.Model(inputs=inputs[0], outputs=outputs)
+
+
+@validation.configurable(module='alpacka.networks.keras')
+def convnet_mnist(network_signature: data.NetworkSignature,
+                  n_conv_layers: Annotated[int, validation.AtLeast(0)] = 5,
+                  d_conv: _PositiveInt = 64,
+                  d_ff: _PositiveInt = 128,
+                  activation: _Activation = 'relu',
+                  kernel_initializer: str = 'glorot_uniform',
+                  output_activation: _HeadActivation = None,
+                  output_zero_init: bool = False,
+                  global_average_pooling: bool = False) -> Any:
+    """The original project's convnet of its Sokoban configs.
+
+    ``n_conv_layers`` 3x3 conv layers of ``d_conv`` filters (``same``
+    padding), a 2x2 max-pooling layer, a dense layer of ``d_ff`` units and
+    one dense head per output leaf: ``convnet`` with those settings and the
+    original's defaults. Args as in ``convnet``.
+
+    Returns:
+        A keras.Model.
+    """
+    return convnet(network_signature, d_conv=d_conv, d_ff=d_ff,
+                   n_conv_layers=n_conv_layers, kernel_size=(3, 3),
+                   strides=(1, 1), activation=activation,
+                   global_average_pooling=global_average_pooling,
+                   output_activation=output_activation,
+                   output_zero_init=output_zero_init, max_pool_size=(2, 2),
+                   kernel_initializer=kernel_initializer)
 
 
 def _fan_in_uniform_dense(keras: Any, width: int, fan_in: int,

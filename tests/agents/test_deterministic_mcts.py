@@ -140,9 +140,9 @@ def test_transpositions_share_one_node_and_its_statistics():
 def _assert_no_repeated_node(graph):
     backup = graph.backup
 
-    def checked_backup(nodes, rewards, value):
+    def checked_backup(nodes, rewards, value, *args):
         assert len(set(map(id, nodes))) == len(nodes), nodes
-        backup(nodes, rewards, value)
+        backup(nodes, rewards, value, *args)
 
     graph.backup = checked_backup
 

@@ -79,10 +79,11 @@ def test_a_wrong_binding_is_refused(capsys, finished_run, full_name, parameter,
 def test_only_keras_objects_and_framework_arguments_go_unchecked():
     assert unchecked_parameters() == {
         'alpacka.networks.KerasNetwork': ['optimizer', 'loss', 'loss_weights',
-                                          'metrics'],
+                                          'metrics', 'train_callbacks'],
         'alpacka.networks.keras.categorical_crossentropy_from_logits': [
             'y_true', 'y_pred'],
         'alpacka.networks.keras.convnet': ['output_activation'],
+        'alpacka.networks.keras.convnet_mnist': ['output_activation'],
         'alpacka.networks.keras.mlp': ['output_activation'],
         'alpacka.runner.callbacks.EvaluationCallback': ['runner'],
     }
