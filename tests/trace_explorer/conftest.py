@@ -15,7 +15,7 @@ N_ENVS = 2
 TIME_LIMIT = 5
 
 
-@pytest.fixture(scope='module', name='recorded_run')
+@pytest.fixture(scope='session', name='recorded_run')
 def fixture_recorded_run(tmp_path_factory):
     """A run directory whose batch_stepper/traces holds N_ENVS rendered
     traces of a network-free DeterministicMCTSAgent on CartPole.

@@ -22,14 +22,12 @@ if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
                 'browser test of the trace explorer is skipped.',
                 allow_module_level=True)
 
-# pylint: disable=wrong-import-position
-webdriver = pytest.importorskip(
-    'selenium.webdriver',
-    reason='selenium is missing (pip install -e .[dev] installs it)')
-from selenium.webdriver.common import by  # noqa: E402
-from selenium.webdriver.common import keys  # noqa: E402
-from selenium.webdriver.support import ui  # noqa: E402
-# pylint: enable=wrong-import-position
+# Imported here (selenium is in the dev extra, not the shared install).
+_REASON = 'selenium is missing (pip install -e .[dev] installs it)'
+webdriver = pytest.importorskip('selenium.webdriver', reason=_REASON)
+by = pytest.importorskip('selenium.webdriver.common.by', reason=_REASON)
+keys = pytest.importorskip('selenium.webdriver.common.keys', reason=_REASON)
+ui = pytest.importorskip('selenium.webdriver.support.ui', reason=_REASON)
 
 By = by.By
 WAIT_SECONDS = 30
