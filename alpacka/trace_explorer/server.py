@@ -149,6 +149,13 @@ class ExplorerServer:
         self._server.server_close()
 
 
+def _has_display() -> bool:
+    """Whether a graphical browser can open here (without a display,
+    webbrowser would start a text browser in this terminal)."""
+    return sys.platform in ('darwin', 'win32') or bool(
+        os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY'))
+
+
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     """The command line's arguments."""
     parser = argparse.ArgumentParser(
@@ -166,7 +173,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help='Address to listen on (default 127.0.0.1: this '
                              'machine only).')
     parser.add_argument('--no-browser', action='store_true',
-                        help='Do not open the page in a web browser.')
+                        help='Do not open the page in a web browser (none '
+                             'is opened without a display either).')
     return parser.parse_args(argv)
 
 
@@ -183,7 +191,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     n_traces = len(traces.list_traces(traces_dir))
     print(f'Serving {n_traces} search traces of {traces_dir} at '
           f'{server.url} (Ctrl-C stops).', flush=True)
-    if not args.no_browser:
+    if not args.no_browser and _has_display():
         threading.Thread(target=webbrowser.open, args=(server.url,),
                          daemon=True).start()
     try:

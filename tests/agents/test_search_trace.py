@@ -316,4 +316,3 @@ def test_ray_workers_write_into_the_same_directory(tmp_path, ray_cluster):
     assert list(read_traces(tmp_path)) == [
         'train-epoch0000-env000-episode0000.json',
         'train-epoch0000-env001-episode0000.json']
-
