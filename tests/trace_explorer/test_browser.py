@@ -13,6 +13,9 @@ import subprocess
 import sys
 
 import pytest
+from PIL import Image
+
+from alpacka.utils import run_directory
 
 CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
 CHROMEDRIVER = shutil.which('chromedriver') or '/usr/bin/chromedriver'
@@ -92,7 +95,7 @@ def text(driver, element_id):
     return driver.find_element(By.ID, element_id).text
 
 
-def assert_shows_step(driver, trace, index):
+def assert_shows_step(driver, run_dir, trace, index):
     """The page shows step index of trace: its number, action and image."""
     step = trace['steps'][index]
     wait_for(driver, lambda d: text(d, 'step-label') ==
@@ -100,16 +103,18 @@ def assert_shows_step(driver, trace, index):
     assert text(driver, 'chosen-action') == str(step['action'])
     image = driver.find_element(By.ID, 'state-image')
     assert image.get_attribute('data-path') == step['image']
-    wait_for(driver, lambda d: d.execute_script(
+    size = wait_for(driver, lambda d: d.execute_script(
         'const image = document.getElementById("state-image");'
-        'return image.complete && image.naturalWidth;'), 'the state image')
-    assert driver.execute_script(
-        'return document.getElementById("state-image").naturalWidth') == 600
+        'return image.complete && image.naturalWidth && '
+        '[image.naturalWidth, image.naturalHeight];'), 'the state image')
+    with Image.open(os.path.join(run_directory.traces_dir(run_dir),
+                                 step['image'])) as picture:
+        assert tuple(size) == picture.size
 
 
 def test_the_page_steps_through_an_episode_and_expands_the_tree(
         browser, explorer_url, recorded_run):
-    _, recorded = recorded_run
+    run_dir, recorded = recorded_run
     browser.get(explorer_url)
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR,
                                                 '#episode option'),
@@ -124,18 +129,18 @@ def test_the_page_steps_through_an_episode_and_expands_the_tree(
     wait_for(browser, lambda d: d.execute_script(
         'return document.body.dataset.trace') == name, 'the chosen trace')
     trace = recorded[name]
-    assert_shows_step(browser, trace, 0)
+    assert_shows_step(browser, run_dir, trace, 0)
 
     # Forward and back, by the buttons and the arrow keys.
     browser.find_element(By.ID, 'next').click()
-    assert_shows_step(browser, trace, 1)
+    assert_shows_step(browser, run_dir, trace, 1)
     body = browser.find_element(By.TAG_NAME, 'body')
     body.send_keys(keys.Keys.ARROW_RIGHT)
-    assert_shows_step(browser, trace, 2)
+    assert_shows_step(browser, run_dir, trace, 2)
     body.send_keys(keys.Keys.ARROW_LEFT)
-    assert_shows_step(browser, trace, 1)
+    assert_shows_step(browser, run_dir, trace, 1)
     browser.find_element(By.ID, 'prev').click()
-    assert_shows_step(browser, trace, 0)
+    assert_shows_step(browser, run_dir, trace, 0)
     assert not browser.find_element(By.ID, 'prev').is_enabled()
 
     # The root table: the visit distribution of the root's children.
