@@ -204,9 +204,11 @@ class _ImageStore:
         if name not in self._known and not os.path.exists(path):
             from PIL import Image  # pylint: disable=import-outside-toplevel
             buffer = io.BytesIO()
-            Image.fromarray(frame).save(buffer, format='PNG')
+            # Fast compression: rendering traces is slow enough.
+            Image.fromarray(frame).save(buffer, format='PNG', compress_level=1)
             os.makedirs(self._directory, exist_ok=True)
-            with atomic_files.atomic_write(path) as file:
+            # Whole or absent after a crash; not fsync-ed (there are many).
+            with atomic_files.atomic_write(path, durable=False) as file:
                 file.write(buffer.getvalue())
         self._known.add(name)
         return f'{run_directory.TRACE_IMAGES_DIR}/{name}'
@@ -239,7 +241,9 @@ class SearchTraceCallback(callbacks.AgentCallback):
         max_nodes: Nodes recorded per step's tree, the most visited first.
         render_states: Store a PNG image of each recorded node's state,
             rendered by the env (``render_rgb()``, or ``render()`` with
-            ``render_mode='rgb_array'``).
+            ``render_mode='rgb_array'``). Each state is rendered once per
+            episode, but that is one render per new node (CartPole's
+            pygame render: about 5 ms): record a few episodes.
         output_dir: The directory the traces go to (None: ``traces/`` in
             the agent's output_dir, i.e. ``<run>/batch_stepper/traces`` in a
             Runner's run; see alpacka.utils.run_directory).
@@ -363,7 +367,9 @@ class SearchTraceCallback(callbacks.AgentCallback):
             trace['mode'], trace['epoch'], trace['env_index'],
             trace['episode_index']))
         with atomic_files.atomic_write(path, 'w') as file:
-            json.dump(trace, file, allow_nan=False, separators=(',', ':'))
+            # One string, one write: json.dump writes piece by piece.
+            file.write(json.dumps(trace, allow_nan=False,
+                                  separators=(',', ':')))
 
     # -- Helpers. ----------------------------------------------------------
 
