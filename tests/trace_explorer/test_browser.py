@@ -142,6 +142,19 @@ def test_the_page_steps_through_an_episode_and_expands_the_tree(
     browser.find_element(By.ID, 'prev').click()
     assert_shows_step(browser, run_dir, trace, 0)
     assert not browser.find_element(By.ID, 'prev').is_enabled()
+    final = browser.find_element(By.ID, 'final-image')
+    assert not final.is_displayed()
+
+    # The last step also shows the episode's last state; no step beyond.
+    last = len(trace['steps']) - 1
+    for _ in range(last + 1):
+        body.send_keys(keys.Keys.ARROW_RIGHT)
+    assert_shows_step(browser, run_dir, trace, last)
+    assert final.get_attribute('data-path') == trace['final_image']
+    assert not browser.find_element(By.ID, 'next').is_enabled()
+    for _ in range(last):
+        body.send_keys(keys.Keys.ARROW_LEFT)
+    assert_shows_step(browser, run_dir, trace, 0)
 
     # The root table: the visit distribution of the root's children.
     step = trace['steps'][0]

@@ -93,6 +93,9 @@ function renderStep() {
   byId('prev').disabled = view.step === 0;
   byId('next').disabled = view.step === trace.steps.length - 1;
   setImage(byId('state-image'), step.image);
+  const last = view.step === trace.steps.length - 1;
+  setImage(byId('final-image'), last ? trace.final_image : null);
+  byId('final-caption').hidden = !(last && trace.final_image);
   byId('chosen-action').textContent = fmt(step.action);
   byId('step-reward').textContent = fmt(step.reward) + (step.done ? ' (episode ends)' : '');
   byId('root-value').textContent = fmt(step.root_value);
@@ -225,7 +228,10 @@ function select(nodeId) {
 
 byId('prev').addEventListener('click', () => goTo(view.step - 1));
 byId('next').addEventListener('click', () => goTo(view.step + 1));
-byId('episode').addEventListener('change', (event) => loadTrace(event.target.value));
+byId('episode').addEventListener('change', (event) => {
+  event.target.blur();  // The arrow keys step again, not choose episodes.
+  loadTrace(event.target.value);
+});
 document.addEventListener('keydown', (event) => {
   if (event.target.tagName === 'SELECT') return;
   if (event.key === 'ArrowLeft') { goTo(view.step - 1); event.preventDefault(); }
