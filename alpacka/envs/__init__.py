@@ -1,7 +1,8 @@
 """Environments: the model-env contract, CartPole, Pendulum, NoisyCartPole,
 any gymnasium env (GymEnv), Atari (AtariEnv), MinAtar (MinAtarEnv),
 partially observed envs (MaskedObservation, CartPoleNoVel), FrameStack,
-TimeLimitWrapper and curricula of env params."""
+TimeLimitWrapper, curricula of env params and Sokoban (with
+ActionNoiseSokoban)."""
 
 from alpacka.envs import base
 from alpacka.envs import curriculum
@@ -15,8 +16,11 @@ from alpacka.envs.gym_adapter import GymEnv
 from alpacka.envs.masked import CartPoleNoVel, MaskedObservation
 from alpacka.envs.minatar import MinAtarEnv
 from alpacka.envs.noisy import NoisyCartPole
+from alpacka.envs.sokoban import ActionNoiseSokoban, Sokoban
 
-__all__ = ['AtariEnv', 'CartPole', 'CartPoleNoVel', 'Curriculum',
-           'CurriculumWrapper', 'FrameStack', 'GymEnv', 'MaskedObservation',
-           'MinAtarEnv', 'ModelEnv', 'ModelWrapper', 'NoisyCartPole',
-           'Pendulum', 'TimedState', 'TimeLimitWrapper', 'base', 'curriculum']
+__all__ = ['ActionNoiseSokoban', 'AtariEnv', 'CartPole', 'CartPoleNoVel',
+           'Curriculum', 'CurriculumWrapper', 'FrameStack', 'GymEnv',
+           'MaskedObservation', 'MinAtarEnv', 'ModelEnv', 'ModelWrapper',
+           'NoisyCartPole',
+           'Pendulum', 'Sokoban', 'TimedState', 'TimeLimitWrapper', 'base',
+           'curriculum']

@@ -39,7 +39,8 @@ def test_cartpole_matches_gymnasium_dynamics():
 
 @pytest.mark.parametrize('env_fn', [
     envs.CartPole, envs.Pendulum, lambda: envs.GymEnv(env_id='Acrobot-v1'),
-    lambda: envs.GymEnv(env_id='FrozenLake-v1', is_slippery=True)])
+    lambda: envs.GymEnv(env_id='FrozenLake-v1', is_slippery=True),
+    lambda: envs.Sokoban(dim_room=(8, 8), num_boxes=2)])
 def test_restore_state_replays_exactly(env_fn):
     env = env_fn()
     env.reset(seed=0)
