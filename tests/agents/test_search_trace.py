@@ -13,6 +13,7 @@ from alpacka import envs
 from alpacka import errors
 from alpacka import runner as runner_lib
 from alpacka.agents import search_graph
+from alpacka.agents import search_trace
 from alpacka.batch_steppers import local
 from alpacka.batch_steppers import ray as ray_stepper
 from alpacka.utils import run_directory
@@ -36,9 +37,35 @@ class EventLog(agents.AgentCallback):
         self.events.append(('end', self._agent.actor_index))
 
 
+class GraphSnapshot:
+    """The agent's graph below a root at one instant: per state, its
+    ``(count, value, terminal, child states or None)``."""
+
+    def __init__(self, root):
+        self.root = root.state
+        self.stats = {}
+        frontier = [root]
+        while frontier:
+            node = frontier.pop()
+            if node.state in self.stats:
+                continue
+            children = node.children
+            self.stats[node.state] = (
+                node.count, node.value, node.terminal,
+                None if children is None else [c.state for c in children])
+            frontier.extend(children or ())
+
+    def state_at(self, path):
+        """The state reached from the root by the child indices of path."""
+        state = self.root
+        for index in path:
+            state = self.stats[state][3][index]
+        return state
+
+
 class GraphStats(agents.AgentCallback):
-    """After each real step, the stats of every node reachable from the root,
-    keyed by the path of actions (the tree the trace should record)."""
+    """After each real step, a GraphSnapshot of the agent's graph below the
+    root it searched from (what the trace should record)."""
 
     steps = []
 
@@ -52,17 +79,8 @@ class GraphStats(agents.AgentCallback):
         self._root_state = env.clone_state()
 
     def on_real_step(self, agent_info, action, observation, reward, done):
-        root = self._agent.graph.nodes[self._root_state]
-        stats, frontier, seen = {}, [((), root)], {root}
-        while frontier:
-            path, node = frontier.pop()
-            stats[path] = (node.count, node.value, node.terminal,
-                           node.children is not None)
-            for index, child in enumerate(node.children or ()):
-                if child not in seen:
-                    seen.add(child)
-                    frontier.append((path + (index,), child))
-        self.steps.append(stats)
+        self.steps.append(GraphSnapshot(
+            self._agent.graph.nodes[self._root_state]))
         self._root_state = self._env.clone_state()
 
 
@@ -130,35 +148,50 @@ def test_hooks_run_in_order_in_episodes_and_in_step_collection(tmp_path):
     assert not agents.OnlineAgent(callback_classes=()).callbacks
 
 
-def test_trace_matches_the_agents_graph_at_every_step(tmp_path):
+def small_sokoban():
+    """A small Sokoban room: moves back and forth make transpositions and
+    loops in the graph."""
+    return envs.Sokoban(dim_room=(6, 6), num_boxes=1)
+
+
+@pytest.mark.parametrize('env_fn', [envs.CartPole, small_sokoban])
+def test_trace_matches_the_agents_graph_at_every_step(tmp_path, env_fn):
     GraphStats.steps.clear()
     [episodes] = record_episodes(
-        tmp_path, [agents.SearchTraceCallback, GraphStats], n_envs=1)
+        tmp_path, [agents.SearchTraceCallback, GraphStats], n_envs=1,
+        env_fn=env_fn)
     [trace] = read_traces(tmp_path).values()
     episode = episodes[0]
-    assert trace['length'] == len(trace['steps']) == TIME_LIMIT
+    assert trace['length'] == len(trace['steps']) == len(episode.transition_batch.action)
     assert trace['return'] == pytest.approx(episode.return_)
     assert trace['agent'] == 'DeterministicMCTSAgent'
     assert trace['mode'] == 'train' and trace['epoch'] == 0
     assert [step['action'] for step in trace['steps']] == list(
         episode.transition_batch.action)
-    for step, stats, histogram in zip(
+    n_actions = env_fn().action_space.n
+    for step, graph, histogram in zip(
             trace['steps'], GraphStats.steps,
             episode.transition_batch.agent_info['action_histogram']):
         nodes = step['nodes']
-        # max_nodes (200) is more than the tree: every node is recorded.
-        assert len(nodes) == len(stats)
-        for node, path in zip(nodes, node_paths(nodes).values()):
-            count, value, terminal, expanded = stats[path]
+        # max_nodes (200) is more than the graph: every node is recorded,
+        # once (a node reached along two paths is one node).
+        assert len(nodes) == len(graph.stats)
+        states = [graph.state_at(path) for path in node_paths(nodes).values()]
+        assert len(set(states)) == len(nodes)
+        ids = {state: index for index, state in enumerate(states)}
+        for node, state in zip(nodes, states):
+            count, value, terminal, children = graph.stats[state]
             assert (node['count'], node['terminal'], node['expanded']) == (
-                count, terminal, expanded)
+                count, terminal, children is not None)
             assert node['value'] == pytest.approx(value)
-            if expanded:
-                assert [edge['action'] for edge in node['children']] == [0, 1]
-                for edge in node['children']:
-                    child = nodes[edge['node']]
-                    assert child['count'] == stats[path + (edge['action'],)][0]
-        assert step['root_value'] == pytest.approx(stats[()][1])
+            if children is not None:
+                assert [edge['action'] for edge in node['children']] == list(
+                    range(n_actions))
+                # Edges (tree edges, transpositions and loops alike) lead to
+                # the nodes of the children's states.
+                assert [edge['node'] for edge in node['children']] == [
+                    ids[child] for child in children]
+        assert step['root_value'] == pytest.approx(graph.stats[graph.root][1])
         assert step['agent_info']['action_histogram'] == pytest.approx(
             histogram)
 
@@ -169,19 +202,19 @@ def test_max_nodes_keeps_the_most_visited_nodes(tmp_path):
     record_episodes(tmp_path, [agents.SearchTraceCallback, GraphStats],
                     n_envs=1, agent_fn=lambda: mcts_agent(n_passes=30))
     [trace] = read_traces(tmp_path).values()
-    for step, stats in zip(trace['steps'], GraphStats.steps):
+    for step, graph in zip(trace['steps'], GraphStats.steps):
         nodes = step['nodes']
-        assert len(nodes) == 5 < len(stats)
+        assert len(nodes) == 5 < len(graph.stats)
         paths = node_paths(nodes)
-        recorded = set(paths.values())
-        left_out = [count for path, (count, *_) in stats.items()
-                    if path not in recorded]
+        recorded = {graph.state_at(path) for path in paths.values()}
+        left_out = [count for state, (count, *_) in graph.stats.items()
+                    if state not in recorded]
         assert max(left_out) <= min(node['count'] for node in nodes)
         # Edges to left-out children say so.
         for node in nodes:
             for edge in node['children']:
-                assert (edge['node'] is None) == (
-                    paths[node['id']] + (edge['action'],) not in recorded)
+                child = graph.state_at(paths[node['id']] + (edge['action'],))
+                assert (edge['node'] is None) == (child not in recorded)
 
 
 def test_sampling_is_seeded_and_every_n_episodes_counts_across_envs(tmp_path):
@@ -206,14 +239,38 @@ def test_sampling_is_seeded_and_every_n_episodes_counts_across_envs(tmp_path):
     assert 0 < len(names[0]) < 8
 
 
+class Pictures(agents.AgentCallback):
+    """The env's picture of each real state, rendered after the other
+    callbacks' hooks (Pictures.frames: one list per episode)."""
+
+    frames = []
+
+    def __init__(self, agent):
+        super().__init__(agent)
+        self._env = None
+
+    def on_episode_begin(self, env, observation, epoch):
+        self._env = env
+        self.frames.append([env.render_rgb()])
+
+    def on_real_step(self, agent_info, action, observation, reward, done):
+        self.frames[-1].append(self._env.render_rgb())
+
+
+def read_png(path):
+    """A PNG file's pixels, [height, width, 3] uint8."""
+    with Image.open(path) as image:
+        return np.asarray(image.convert('RGB'))
+
+
 def test_rendered_states_are_png_files_and_the_episode_is_unchanged(tmp_path):
-    def env_fn():
-        return envs.CartPole(render_mode='rgb_array')
-    [plain] = record_episodes(tmp_path / 'plain', [], env_fn=env_fn)
+    [plain] = record_episodes(tmp_path / 'plain', [], env_fn=small_sokoban)
     gin.bind_parameter('SearchTraceCallback.render_states', True)
-    gin.bind_parameter('SearchTraceCallback.max_nodes', 4)
+    gin.bind_parameter('SearchTraceCallback.max_nodes', 6)
+    Pictures.frames.clear()
     [recorded] = record_episodes(tmp_path / 'traced',
-                                 [agents.SearchTraceCallback], env_fn=env_fn)
+                                 [agents.SearchTraceCallback, Pictures],
+                                 env_fn=small_sokoban)
     for one, other in zip(plain, recorded):
         assert one.return_ == other.return_
         for field in ('observation', 'action', 'reward', 'next_observation'):
@@ -228,28 +285,33 @@ def test_rendered_states_are_png_files_and_the_episode_is_unchanged(tmp_path):
     traces = read_traces(tmp_path / 'traced')
     assert len(traces) == 2
     images = set()
-    renderer = env_fn()
-    renderer.reset(seed=0)
-    for trace in traces.values():
-        assert trace['final_image'] is not None
-        for step in trace['steps']:
+    for trace, frames in zip(traces.values(), Pictures.frames):
+        # Each step's image is the real state the agent searched from (and
+        # the env was back in the real state when Pictures rendered it).
+        for step, frame in zip(trace['steps'], frames):
             assert step['image'] == step['nodes'][0]['image']
+            np.testing.assert_array_equal(
+                read_png(os.path.join(traces_dir, step['image'])), frame)
             images.update(node['image'] for node in step['nodes'])
-        # The first step's image is the episode's first observation.
-        first = trace['steps'][0]
-        episode = recorded[trace['env_index']]
-        renderer.restore_state(tuple(
-            float(x) for x in episode.transition_batch.observation[0]) + (None,))
-        expected = renderer.render()
-        with Image.open(os.path.join(traces_dir, first['image'])) as image:
-            picture = np.asarray(image.convert('RGB'))
-        # The observation is float32, the state float64: a pixel may differ.
-        assert picture.shape == expected.shape == (400, 600, 3)
-        assert (picture != expected).any(axis=-1).mean() < 0.01
+        np.testing.assert_array_equal(
+            read_png(os.path.join(traces_dir, trace['final_image'])),
+            frames[-1])
+        images.add(trace['final_image'])
+    # One file per distinct picture, every one named by a trace.
     files = os.listdir(os.path.join(traces_dir,
                                     run_directory.TRACE_IMAGES_DIR))
     assert sorted(files) == sorted(os.path.basename(path) for path in images)
+    assert len({read_png(os.path.join(traces_dir, path)).tobytes()
+                for path in images}) == len(images)
     assert not [name for name in os.listdir(traces_dir) if name.endswith('.tmp')]
+
+
+def test_envs_without_render_rgb_render_in_rgb_array_mode():
+    env = envs.CartPole(render_mode='rgb_array')
+    env.reset(seed=0)
+    frame = search_trace.render_frame(env)
+    assert frame.shape == (400, 600, 3) and frame.dtype == np.uint8
+    np.testing.assert_array_equal(frame, env.render())
 
 
 def test_bad_uses_get_one_paragraph(tmp_path):

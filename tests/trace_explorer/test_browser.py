@@ -163,20 +163,27 @@ def test_the_page_steps_through_an_episode_and_expands_the_tree(
     assert len(rows) == len(root['children'])
     for row, edge in zip(rows, root['children']):
         cells = row.find_elements(By.TAG_NAME, 'td')
-        assert cells[1].text == str(step['nodes'][edge['node']]['count'])
+        assert cells[1].text == ('loop' if edge['node'] == 0 else
+                                 str(step['nodes'][edge['node']]['count']))
 
     # Expand a child of the root that has children of its own.
     nodes = step['nodes']
+    # (A tree edge: not an action that leaves the state as it is.)
     child = next(nodes[edge['node']] for edge in root['children']
                  if edge['node'] is not None and
+                 nodes[edge['node']]['parent'] == 0 and
                  nodes[edge['node']]['expanded'])
     label = browser.find_element(
         By.CSS_SELECTOR, f'.node-label[data-node-id="{child["id"]}"]')
     assert label.text.startswith(f'a={child["action"]} N={child["count"]} ')
     label.click()
+    # Shown as nodes: the children first reached from child; the other
+    # edges (transpositions, loops, left out) as notes.
     grandchildren = [nodes[edge['node']] for edge in child['children']
-                     if edge['node'] is not None]
+                     if edge['node'] is not None and
+                     nodes[edge['node']]['parent'] == child['id']]
     assert grandchildren
+
     shown = wait_for(browser, lambda d: d.find_elements(
         By.CSS_SELECTOR, f'li[data-node-id="{child["id"]}"] > ul > li > '
         '.node-label'), 'the expanded children')
@@ -187,6 +194,10 @@ def test_the_page_steps_through_an_episode_and_expands_the_tree(
                 [node['value'] for node in grandchildren])
     for element, node in zip(shown, grandchildren):
         assert f'N={node["count"]} ' in element.text
+    notes = browser.find_elements(
+        By.CSS_SELECTOR, f'li[data-node-id="{child["id"]}"] > ul > '
+        'li.edge-note')
+    assert len(notes) == len(child['children']) - len(grandchildren)
     # The selected node's state image and details.
     assert browser.find_element(By.ID, 'node-image').get_attribute(
         'data-path') == child['image']

@@ -121,7 +121,8 @@ function renderRootTable(step) {
     if (edge.action === step.action) row.className = 'chosen';
     const cells = [
       fmt(edge.action) + (edge.action === step.action ? ' \u2714' : ''),
-      child ? fmt(child.count) : '\u2014',
+      // An action that leaves the state as it is leads back to the root.
+      edge.node === 0 ? 'loop' : (child ? fmt(child.count) : '\u2014'),
       null,
       fmt(qualities[index] === undefined ? null : qualities[index]),
       fmt(edge.prior),
@@ -131,7 +132,7 @@ function renderRootTable(step) {
       if (column === 2) {
         const bar = document.createElement('span');
         bar.className = 'bar';
-        bar.style.width = `${Math.round(100 * (share || 0))}px`;
+        bar.style.width = `${Math.round(60 * (share || 0))}px`;
         cell.append(bar, ' ' + fmt(share === undefined ? null : share));
       } else {
         cell.textContent = text;
@@ -186,7 +187,7 @@ function expand(item) {
     note.className = 'edge-note';
     note.textContent = edge.node === null
       ? `a=${fmt(edge.action)} not recorded (max_nodes)`
-      : `a=${fmt(edge.action)} \u21aa node #${edge.node} (reached elsewhere)`;
+      : `a=${fmt(edge.action)} \u21aa node #${edge.node} (a transposition or a loop)`;
     if (edge.node !== null) note.addEventListener('click', () => select(edge.node));
     list.append(note);
   }
