@@ -26,8 +26,9 @@ A trace file holds one JSON object::
         nodes            the recorded tree, root first (id 0):
             id, parent, action, reward, prior   parent: the id of the node
                          it was first reached from; action, reward and
-                         prior (P(parent, action); null without a policy)
-                         of that edge (null for the root)
+                         prior (P(parent, action): the network's policy,
+                         without the root's exploration noise; null without
+                         a policy) of that edge (null for the root)
             count, value, terminal, expanded    N(s), V(s), ...
             children     for an expanded node, one edge per action:
                          {action, node, reward, prior}; node is the child's
