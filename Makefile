@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean slurm
+.PHONY: run test lint bench install clean slurm browser
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -32,7 +32,19 @@ slurm:
 		(apt-get update -qq && apt-get install -y -qq slurm-wlm) \
 		>/dev/null 2>&1; } || echo 'slurm-wlm not installed: the SLURM test will be skipped.'
 
-test: $(STAMP) slurm
+# tests/trace_explorer/test_browser.py drives a headless Chromium with
+# Selenium: install Debian's chromium and chromium-driver when we may (root,
+# apt-get), and go on without them otherwise (the test then says why it is
+# skipped).
+browser:
+	-@{ command -v chromium >/dev/null 2>&1 && \
+		command -v chromedriver >/dev/null 2>&1; } || { [ "$$(id -u)" = 0 ] && \
+		command -v apt-get >/dev/null 2>&1 && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq chromium chromium-driver) \
+		>/dev/null 2>&1; } || echo 'chromium not installed: the browser test of the trace explorer will be skipped.'
+
+test: $(STAMP) slurm browser
 	$(PYTHON) -m pytest tests
 
 # pylint, then the layering contract of .importlinter (which package may
@@ -46,7 +58,7 @@ lint: $(STAMP)
 BENCHMARKS := startup batching shooting_throughput ray_stepper mcts_speed \
 	planning_results cartpole_learning sac_pendulum sac_cartpole \
 	dqn_cartpole dqn_update_speed replay_memory atari_collection \
-	dqn_partial_observability dqn_minatar
+	dqn_partial_observability dqn_minatar sokoban_env sokoban_learning
 
 bench: $(STAMP)
 	for name in $(BENCHMARKS); do $(PYTHON) benchmarks/$$name.py || exit 1; done

@@ -9,7 +9,8 @@ setuptools.setup(
                 'learning.',
     packages=setuptools.find_packages(include=['alpacka', 'alpacka.*']),
     package_data={'alpacka': ['configs/*.gin', 'configs/*.py',
-                              'batch_steppers/_ray_stubs/*.py']},
+                              'batch_steppers/_ray_stubs/*.py',
+                              'trace_explorer/static/*']},
     python_requires='>=3.10',
     install_requires=[
         # ale-py: Atari (alpacka.envs.AtariEnv, dqn_breakout.gin); its wheel
@@ -45,7 +46,9 @@ setuptools.setup(
         # rliable: the reference implementation of IQM and its stratified
         # bootstrap intervals, that tests check alpacka.metric_logging's
         # vectorised ones against. Its arch (< 8) breaks on pandas 3.
+        # selenium: drives Chromium in the trace explorer's browser test
+        # (`make browser` installs Debian's chromium and chromedriver).
         'dev': ['import-linter>=2.17,<2.18', 'pylint>=4.1,<4.2', 'pytest',
-                'pytest-timeout', 'rliable>=1.2', 'pandas<3'],
+                'pytest-timeout', 'rliable>=1.2', 'pandas<3', 'selenium'],
     },
 )

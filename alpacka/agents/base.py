@@ -9,13 +9,15 @@ many agents into one network call.
 """
 
 import types
-from typing import Any, Callable, Dict, Generator, Hashable, List, Optional
+from typing import (Any, Callable, Dict, Generator, Hashable, List, Optional,
+                    Sequence)
 
 import gymnasium
 import numpy as np
 
 from alpacka import data
 from alpacka.agents.episode_record import EpisodeRecord
+from alpacka.utils import validation
 
 # What solve() and friends are: generators that yield requests.
 Coroutine = Generator[Any, Any, Any]
@@ -69,6 +71,7 @@ class Agent:
         self.env_steps: Optional[int] = None
         self.actor_index = 0
         self.n_actors = 1
+        self.output_dir: Optional[str] = None
 
     def seed(self, seed: Optional[int]) -> None:
         """Reseeds the agent's random generator (self._rng).
@@ -126,18 +129,36 @@ class Agent:
         """Releases what the agent holds (e.g. nested batch steppers)."""
 
 
+@validation.configurable(module='alpacka.agents')
 class OnlineAgent(Agent):
     """An agent that decides step by step: ``reset`` then ``act`` per step.
 
     ``reset(env, observation)`` and ``act(observation)`` may be generator
     methods that yield requests, or plain methods; ``act`` returns
     ``(action, agent_info)`` where agent_info is a dict of per-step values.
+
+    Args:
+        parameter_schedules: See Agent.
+        callback_classes: Agent callbacks (``alpacka.agents.callbacks``),
+            each called as ``callback_class(agent)``; their hooks are called
+            in every episode, from start_episode and record_step. Subclasses
+            pass it up with their other base arguments, so Gin's
+            ``OnlineAgent.callback_classes`` reaches every OnlineAgent (the
+            rollout agents of a ShootingAgent too).
     """
 
-    def __init__(self, parameter_schedules: Optional[Dict[str, Callable]] = None):
+    def __init__(self, parameter_schedules: Optional[Dict[str, Callable]] = None,
+                 callback_classes: Sequence[Callable] = ()):
         super().__init__(parameter_schedules)
         self._action_space = None
         self._epoch = None
+        self._callbacks = [callback_class(self)
+                           for callback_class in callback_classes]
+
+    @property
+    def callbacks(self) -> List[Any]:
+        """The agent's callbacks, in the order of callback_classes."""
+        return list(self._callbacks)
 
     def reset(self, env: gymnasium.Env, observation: Any) -> Optional[Coroutine]:
         """Prepares for an episode in env, starting at observation."""
@@ -178,6 +199,8 @@ class OnlineAgent(Agent):
         else:
             observation = env.restore_state(init_state)
         yield from maybe_coroutine(self.reset(env, observation))
+        for callback in self._callbacks:
+            callback.on_episode_begin(env, observation, epoch)
         return observation
 
     def step(self, env: gymnasium.Env, observation: Any) -> Coroutine:
@@ -193,6 +216,31 @@ class OnlineAgent(Agent):
         action, agent_info = result
         return action, agent_info, env.step(action)
 
+    def record_step(self, record: EpisodeRecord, action: Any,
+                    agent_info: Any, outcome: tuple,
+                    time_limit: Optional[int] = None) -> None:
+        """Adds a step (what step() returned) to record, telling callbacks.
+
+        solve() and step-based collection both record steps here, so the
+        callbacks' ``done`` is the record's: termination, truncation or the
+        time limit.
+
+        Args:
+            record: The episode's EpisodeRecord.
+            action, agent_info, outcome: As returned by step().
+            time_limit: The episode's step limit (see EpisodeRecord.add).
+        """
+        record.add(action, agent_info, outcome, time_limit)
+        if not self._callbacks:
+            return
+        observation, reward = outcome[0], outcome[1]
+        for callback in self._callbacks:
+            callback.on_real_step(agent_info, action, observation, reward,
+                                  record.ended)
+        if record.ended:
+            for callback in self._callbacks:
+                callback.on_episode_end()
+
     def solve(self, env: gymnasium.Env, epoch: Optional[int] = None,
               init_state: Optional[Hashable] = None,
               time_limit: Optional[int] = None) -> Coroutine:
@@ -201,5 +249,5 @@ class OnlineAgent(Agent):
         while not record.ended:
             action, agent_info, outcome = yield from self.step(
                 env, record.observation)
-            record.add(action, agent_info, outcome, time_limit)
+            self.record_step(record, action, agent_info, outcome, time_limit)
         return record.episode(self)

@@ -267,7 +267,8 @@ class DeterministicMCTSAgent(base.OnlineAgent):
             backpropagate_intermediate_expansion)
         self._graph = search_graph.SearchGraph(
             discount, exploration_weight,
-            mcts_values.dead_end_value(value_traits_class, dead_end_value),
+            mcts_values.resolve_dead_end_value(value_traits_class,
+                                               dead_end_value),
             avoid_loops, tree_rule)
         self._env = None
         self._actions: List[Any] = []

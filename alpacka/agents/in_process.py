@@ -32,6 +32,8 @@ class InProcessEpisodes:
         n_envs_in_batch: That batch's size (None: first_env_index +
             n_envs); each agent's actor_index and n_actors say where it is
             in it.
+        output_dir: Each agent's output_dir (where it may write; None:
+            nowhere).
 
     Attributes:
         envs, agents: The pairs, in order.
@@ -41,7 +43,8 @@ class InProcessEpisodes:
     def __init__(self, env_class: Callable, agent_class: Callable,
                  network_fn: Callable, n_envs: int,
                  seed: Optional[int] = None, first_env_index: int = 0,
-                 n_envs_in_batch: Optional[int] = None):
+                 n_envs_in_batch: Optional[int] = None,
+                 output_dir: Optional[str] = None):
         if n_envs < 1:
             raise ValueError(f'n_envs must be at least 1, got {n_envs}.')
         self.envs = [env_class() for _ in range(n_envs)]
@@ -49,6 +52,7 @@ class InProcessEpisodes:
         for index, agent in enumerate(self.agents, start=first_env_index):
             agent.actor_index = index
             agent.n_actors = n_envs_in_batch or first_env_index + n_envs
+            agent.output_dir = output_dir
         if seed is not None:
             for index, (env, agent) in enumerate(zip(self.envs, self.agents),
                                                  start=first_env_index):

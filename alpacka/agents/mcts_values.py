@@ -85,7 +85,7 @@ class ScalarValueAccumulator:
         return self._count
 
 
-def dead_end_value(value_traits_class: Optional[type],
+def resolve_dead_end_value(value_traits_class: Optional[type],
                    explicit_value: Optional[float]) -> float:
     """The dead-end value from DeterministicMCTSAgent's two ways to give it.
 

@@ -43,7 +43,8 @@ class LocalBatchStepper(core.BatchStepper):
                          output_dir, seed)
         self._pairs = in_process.InProcessEpisodes(
             env_class, agent_class, network_fn, n_envs, seed=seed,
-            first_env_index=first_env_index, n_envs_in_batch=n_envs_in_batch)
+            first_env_index=first_env_index, n_envs_in_batch=n_envs_in_batch,
+            output_dir=output_dir)
         self._envs = self._pairs.envs
         self._agents = self._pairs.agents
         self._request_handler = self._pairs.request_handler

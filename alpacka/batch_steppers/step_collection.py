@@ -80,7 +80,7 @@ class StepCollector:
             record = self._records[index] = episode_record.EpisodeRecord(observation)
         action, agent_info, outcome = yield from agent.step(
             env, record.observation)
-        record.add(action, agent_info, outcome, time_limit)
+        agent.record_step(record, action, agent_info, outcome, time_limit)
         if record.ended:
             finished.append((index, record))
             self._records[index] = None

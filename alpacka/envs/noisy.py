@@ -49,6 +49,17 @@ def thaw_rng_state(frozen: tuple, generator: np.random.Generator) -> None:
         'has_uint32': has_uint32, 'uinteger': uinteger}
 
 
+def thaw_into_own(frozen: tuple, own: dict) -> np.random.Generator:
+    """A generator of the env's own (kept in ``own`` by bit generator name)
+    set to a state from freeze_rng_state."""
+    rng = own.get(frozen[0])
+    if rng is None:
+        rng = own[frozen[0]] = np.random.Generator(
+            getattr(np.random, frozen[0])())
+    thaw_rng_state(frozen, rng)
+    return rng
+
+
 @validation.configurable(module='alpacka.envs')
 class NoisyCartPole(classic_control.CartPole):
     """CartPole-v1 whose push is flipped with probability flip_probability.
@@ -84,11 +95,5 @@ class NoisyCartPole(classic_control.CartPole):
         return super().clone_state() + (freeze_rng_state(self.np_random),)
 
     def restore_state(self, state: tuple) -> np.ndarray:
-        frozen = state[-1]
-        rng = self._restored_rngs.get(frozen[0])
-        if rng is None:
-            rng = np.random.Generator(getattr(np.random, frozen[0])())
-            self._restored_rngs[frozen[0]] = rng
-        thaw_rng_state(frozen, rng)
-        self._np_random = rng
+        self._np_random = thaw_into_own(state[-1], self._restored_rngs)
         return super().restore_state(state[:-1])

@@ -5,11 +5,14 @@ plain Python for speed: a planner steps it hundreds of thousands of times a
 minute. The room is a flat ``bytearray`` of cell codes (gym-sokoban's room
 encoding, see ``sokoban_generation``); a step reads and writes two or three
 of its bytes, the observation is one ``take`` from a 7x7 identity matrix of
-a uint8 view of it, and the state is ``bytes`` of it. Rooms come from
-``sokoban_generation.generate_room``.
+a uint8 view of it, and the state is ``bytes`` of it with the player's
+index. Rooms come from ``sokoban_generation.generate_room`` at every reset,
+or from ``Sokoban.set_room`` (a hand-made room). ``benchmarks/sokoban_env.py``
+measures the step and the clone+restore against plain loops.
 """
 
 import difflib
+import functools
 from typing import (Annotated, Any, Hashable, Literal, Optional, Sequence,
                     Tuple)
 
@@ -58,8 +61,10 @@ class SokobanStateError(ValueError):
     """A state that does not belong to the env's current room."""
 
 
+@functools.lru_cache(maxsize=8)
 def _tiles(scale: int) -> np.ndarray:
-    """One (scale, scale, 3) uint8 picture per cell code: (7, s, s, 3)."""
+    """One (scale, scale, 3) uint8 picture per cell code: (7, s, s, 3)
+    (read-only: shared by every call)."""
     ys, xs = np.mgrid[:scale, :scale] + 0.5
     centre = scale / 2
     disc = (ys - centre) ** 2 + (xs - centre) ** 2 <= (0.35 * scale) ** 2
@@ -77,6 +82,7 @@ def _tiles(scale: int) -> np.ndarray:
     tiles[_BOX_ON_TARGET][inner] = _BOX_ON_TARGET_RGB
     for code in (_PLAYER, _PLAYER_ON_TARGET):
         tiles[code][disc & ~dot] = _PLAYER_RGB
+    tiles.flags.writeable = False
     return tiles
 
 
@@ -113,12 +119,14 @@ class Sokoban(base.ModelEnv):
     step. ``truncated`` comes after ``max_steps`` steps.
 
     ``clone_state()`` is ``(room bytes, player index)`` when ``max_steps``
-    is infinite (None), and ``(room bytes, player index, steps taken)``
-    otherwise: the step counter has to travel with the state for a restore
-    to reproduce truncation, so then equal layouts at different times are
-    different states. The walls and targets are in the room bytes, so
-    states of different rooms never compare equal, and ``restore_state``
-    refuses a state whose walls or targets are not the current room's.
+    is infinite (None). With a finite ``max_steps`` the step counter has to
+    travel with the state, for a restore to reproduce truncation: the state
+    is then a ``base.TimedState`` of that pair and the steps taken, which
+    compares and hashes by the pair only (as TimeLimitWrapper's states), so
+    equal layouts are one key for a planner at any time. The walls and
+    targets are in the room bytes, so states of different rooms never
+    compare equal, and ``restore_state`` refuses a state whose walls or
+    targets are not the current room's.
 
     ``solution`` holds the actions that solve the current room from its
     start (the generator's reverse play, turned around; not a shortest one).
@@ -188,9 +196,19 @@ class Sokoban(base.ModelEnv):
         self._room = bytearray(height * width)
         self._view = np.frombuffer(self._room, np.uint8).reshape(self.dim_room)
         self._fixed = bytes(self._room)  # Walls and targets, for restores.
+        self._checked = None
         self._player = 0
         self._on_target = 0
         self._steps = 0
+
+    def __getstate__(self) -> dict:
+        attributes = dict(vars(self))
+        del attributes['_view']  # A view of _room: a copy once pickled.
+        return attributes
+
+    def __setstate__(self, attributes: dict) -> None:
+        vars(self).update(attributes)
+        self._view = np.frombuffer(self._room, np.uint8).reshape(self.dim_room)
 
     @property
     def room(self) -> np.ndarray:
@@ -234,6 +252,7 @@ class Sokoban(base.ModelEnv):
             raise ValueError(f'Sokoban.set_room: {problem}')
         self._room[:] = room.astype(np.uint8).tobytes()
         self._fixed = self._room.translate(_FIXED_OF)
+        self._checked = None  # The last restored layout (of this room).
         player = self._room.find(generation.PLAYER)
         self._player = (player if player >= 0 else
                         self._room.find(generation.PLAYER_ON_TARGET))
@@ -275,10 +294,11 @@ class Sokoban(base.ModelEnv):
                 {'solved': solved})
 
     def clone_state(self) -> Hashable:
-        """The room's bytes and the player's index (plus the step counter if
-        max_steps is finite); see the class docstring."""
+        """``(room bytes, player index)``, in a TimedState with the step
+        counter if max_steps is finite; see the class docstring."""
         if self._timed:
-            return bytes(self._room), self._player, self._steps
+            return base.TimedState((bytes(self._room), self._player),
+                                   self._steps)
         return bytes(self._room), self._player
 
     def restore_state(self, state: Hashable) -> np.ndarray:
@@ -290,25 +310,28 @@ class Sokoban(base.ModelEnv):
                 or has no step counter while max_steps is finite.
         """
         try:
-            layout = state[0]
-            fits = (layout.translate(_FIXED_OF) == self._fixed and
-                    len(state) == 2 + self._timed)
-        except (TypeError, IndexError, AttributeError, ValueError):
+            steps = state.elapsed_steps if self._timed else 0
+            layout, player = state.state if self._timed else state
+            # A planner restores one state several times in a row: check
+            # its walls and targets once.
+            fits = (layout is self._checked or
+                    layout.translate(_FIXED_OF) == self._fixed)
+        except (TypeError, AttributeError, ValueError):
             fits = False
         if not fits:
             raise SokobanStateError(self._state_problem(state))
+        self._checked = layout
         self._room[:] = layout
-        self._player = state[1]
+        self._player = player
         self._on_target = layout.count(generation.BOX_ON_TARGET)
-        if self._timed:
-            self._steps = state[2]
+        self._steps = steps
         return self._eye.take(self._view, axis=0)
 
     def _state_problem(self, state: Any) -> str:
         shown = repr(state)
         shown = shown if len(shown) <= 60 else shown[:57] + '...'
-        timed = ('(room bytes, player index, steps), since max_steps is '
-                 'finite' if self._timed else
+        timed = ('a TimedState of (room bytes, player index) and the steps '
+                 'taken, since max_steps is finite' if self._timed else
                  '(room bytes, player index), since max_steps is infinite')
         return (f'Sokoban.restore_state got {shown}, which is not a state of '
                 f'this env\'s current room: a state is {timed}, from '
@@ -376,13 +399,7 @@ class ActionNoiseSokoban(Sokoban):
         if not isinstance(state, NoisySokobanState):
             raise SokobanStateError(self._state_problem(state))
         observation = super().restore_state(state.state)
-        frozen = state.rng
-        rng = self._restored_rngs.get(frozen[0])
-        if rng is None:
-            rng = np.random.Generator(getattr(np.random, frozen[0])())
-            self._restored_rngs[frozen[0]] = rng
-        noisy.thaw_rng_state(frozen, rng)
-        self._np_random = rng
+        self._np_random = noisy.thaw_into_own(state.rng, self._restored_rngs)
         return observation
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Callable, Optional
 from alpacka import batch_steppers
 from alpacka import metric_logging
 from alpacka.runner import epoch_metrics
+from alpacka.utils import run_directory
 from alpacka.utils import seeding
 from alpacka.utils import validation
 
@@ -89,7 +90,9 @@ class EvaluationCallback(Callback):
                 agent_class=functools.partial(make_evaluation_agent,
                                               runner.agent_class),
                 network_fn=runner.network_fn, n_envs=self._n_episodes,
-                output_dir=None, seed=seeding.derive_seed(
+                # Beside the Runner's stepper (agents' files, e.g. traces).
+                output_dir=run_directory.batch_stepper_dir(runner.output_dir),
+                seed=seeding.derive_seed(
                     runner.seed, seeding.FromRunSeed.EVALUATION_STEPPER))
         return self._batch_stepper
 

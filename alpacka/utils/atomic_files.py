@@ -8,7 +8,8 @@ from typing import IO, Iterator
 
 
 @contextlib.contextmanager
-def atomic_write(path: str, mode: str = 'wb') -> Iterator[IO]:
+def atomic_write(path: str, mode: str = 'wb',
+                 durable: bool = True) -> Iterator[IO]:
     """Opens a temporary file that replaces ``path`` only when closed cleanly.
 
     The data is flushed and fsync-ed before the rename, and the directory is
@@ -17,6 +18,9 @@ def atomic_write(path: str, mode: str = 'wb') -> Iterator[IO]:
     Args:
         path: Destination file.
         mode: 'wb' or 'w'.
+        durable: False skips the fsyncs: a crash of the process still leaves
+            the old or the new file whole, a power cut may not (for many
+            small files that can be written again, e.g. trace images).
 
     Yields:
         The open temporary file.
@@ -31,7 +35,8 @@ def atomic_write(path: str, mode: str = 'wb') -> Iterator[IO]:
         with os.fdopen(fd, mode) as tmp_file:
             yield tmp_file
             tmp_file.flush()
-            os.fsync(tmp_file.fileno())
+            if durable:
+                os.fsync(tmp_file.fileno())
         os.replace(tmp_path, path)
     except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
@@ -40,7 +45,8 @@ def atomic_write(path: str, mode: str = 'wb') -> Iterator[IO]:
             # A failed write() names no file; name the one being replaced.
             error.filename = path
         raise
-    fsync_directory(directory)
+    if durable:
+        fsync_directory(directory)
 
 
 def remove_stale_temp_files(directory: str) -> None:

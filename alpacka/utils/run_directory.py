@@ -15,7 +15,14 @@ Layout of ``<output_dir>`` (``--output_dir`` of ``python3 -m alpacka.runner``)::
                         holds its PID; removed when the run ends
     checkpoints/        the Runner's checkpoints (runner/checkpointing.py
                         describes what is inside)
-    batch_stepper/      output directory of the Runner's batch stepper
+    batch_stepper/      output directory of the Runner's batch stepper (and
+                        of its evaluation stepper); agents may write there
+      traces/           search traces (agents.SearchTraceCallback):
+                        <mode>-epoch<E>-env<I>-episode<K>.json per recorded
+                        episode (mode: train or eval), and images/ the PNG
+                        renderings of their states, one file per picture
+                        (named by its content digest); read by
+                        python3 -m alpacka.trace_explorer
     tensorboard/        TensorBoard event files (--tensorboard)
     error.log           the traceback of the last run that failed (for a
                         lost Ray node: the paragraph and Ray's last words)
@@ -32,6 +39,7 @@ Only names live here, no RL: every package may import it.
 """
 
 import os
+from typing import Optional
 
 METRICS_FILE = 'metrics.jsonl'
 CONFIG_FILE = 'config.gin'
@@ -47,6 +55,9 @@ CONFIG_CHANGES_DIR = 'config_changes'
 SUPERVISOR_LOG_FILE = 'supervisor.jsonl'
 # checkpoints/latest: names the newest whole checkpoint (checkpointing.py).
 LATEST_CHECKPOINT_FILE = 'latest'
+TRACES_DIR = 'traces'
+TRACE_SUFFIX = '.json'
+TRACE_IMAGES_DIR = 'images'
 
 
 def metrics_path(output_dir: str) -> str:
@@ -72,6 +83,33 @@ def checkpoints_dir(output_dir: str) -> str:
 def batch_stepper_dir(output_dir: str) -> str:
     """``<output_dir>/batch_stepper``: the Runner's batch stepper's own."""
     return os.path.join(output_dir, BATCH_STEPPER_DIR)
+
+
+def traces_dir(output_dir: str) -> str:
+    """``<output_dir>/batch_stepper/traces``: the run's search traces."""
+    return stepper_traces_dir(batch_stepper_dir(output_dir))
+
+
+def stepper_traces_dir(stepper_dir: str) -> str:
+    """``<stepper_dir>/traces``: the search traces of a batch stepper's
+    agents (stepper_dir: the stepper's output_dir)."""
+    return os.path.join(stepper_dir, TRACES_DIR)
+
+
+def trace_file_name(mode: str, epoch: Optional[int], env_index: int,
+                    episode_index: int) -> str:
+    """The name of one episode's trace in a traces directory.
+
+    Args:
+        mode: 'train' or 'eval'.
+        epoch: The Runner's epoch of the episode (None: played outside a
+            Runner).
+        env_index: The env's index in the whole batch (across Ray workers).
+        episode_index: The episode's number among that env's agent's.
+    """
+    epoch_part = 'none' if epoch is None else f'{epoch:04d}'
+    return (f'{mode}-epoch{epoch_part}-env{env_index:03d}-'
+            f'episode{episode_index:04d}{TRACE_SUFFIX}')
 
 
 def supervisor_log_path(output_dir: str) -> str:

@@ -1,12 +1,20 @@
 """Tests for Sokoban: generated rooms, dynamics, rewards, states, rendering
 and ActionNoiseSokoban."""
 
+import os
+import pickle
+import sys
+
 import gin
 import numpy as np
 import pytest
 
 from alpacka import envs
 from alpacka.envs import sokoban_generation as generation
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))), 'benchmarks'))
+import sokoban_env  # pylint: disable=import-error,wrong-import-position,wrong-import-order
 
 W, F, T, BT, B, P, PT = range(7)  # Cell codes.
 UP, DOWN, LEFT, RIGHT = range(4)
@@ -151,6 +159,16 @@ def test_clone_restore_replays_exactly():
     assert hash(state) == hash(env.clone_state())
 
 
+def test_a_copied_env_steps_its_own_room():
+    env = _reset(1, (10, 10), 4)
+    copy = pickle.loads(pickle.dumps(env))
+    action = _walks(env)[0]
+    np.testing.assert_array_equal(copy.step(action)[0], env.step(action)[0])
+    np.testing.assert_array_equal(copy.room, env.room)
+    copy.step(action ^ 1)
+    assert (copy.room != env.room).any()
+
+
 def _walks(env):
     """Actions that walk the player without moving a box."""
     room = env.room
@@ -171,13 +189,18 @@ def test_equal_layouts_reached_by_different_paths_give_equal_states():
     assert len({start, env.clone_state()}) == 1
     env.step(action)
     assert env.clone_state() != start
-    # With a finite max_steps the step counter is part of the state.
-    timed = _reset(1, (10, 10), 4, max_steps=100)
+    # With a finite max_steps the step counter travels with the state but
+    # is no part of its identity.
+    timed = _reset(1, (10, 10), 4, max_steps=3)
     start = timed.clone_state()
     timed.step(action)
     timed.step(action ^ 1)
-    assert timed.clone_state() != start
-    assert timed.clone_state()[:2] == start[:2]
+    later = timed.clone_state()
+    assert later == start and hash(later) == hash(start)
+    assert (start.elapsed_steps, later.elapsed_steps) == (0, 2)
+    assert timed.step(action)[3]  # Truncated at the third step.
+    timed.restore_state(start)
+    assert not timed.step(action)[3]
 
 
 def test_seeding():
@@ -237,8 +260,10 @@ def test_room_too_small_and_impossible_generation_are_one_paragraph():
 def test_a_state_of_another_room_is_refused():
     env = _reset(0)
     state = env.clone_state()
-    env.reset()
-    for wrong in (state, ('abc', 1), 7, (state[0],)):
+    env.restore_state(state)  # Checked once in this room, ...
+    env.reset()  # ... but refused in the next.
+    for wrong in (state, ('abc', 1), 7, (state[0],),
+                  envs.TimedState(env.clone_state(), 0)):
         with pytest.raises(envs.sokoban.SokobanStateError) as error:
             env.restore_state(wrong)
         assert 'current room' in str(error.value)
@@ -317,3 +342,19 @@ def test_action_noise_states_replay_exactly_and_key_by_layout():
     assert hash(env.clone_state()) == hash(state)
     with pytest.raises(envs.sokoban.SokobanStateError):
         env.restore_state(state.state)
+
+
+def test_benchmark_plain_loop_makes_the_env_moves(capsys):
+    env = _reset(7, (10, 10), 4)
+    actions = list(np.random.default_rng(3).integers(4, size=500))
+    room = bytearray(env.room.tobytes())
+    player = int(np.flatnonzero((env.room == P) | (env.room == PT))[0])
+    for action in actions:
+        env.step(action)
+    sokoban_env.plain_step_loop(room, player, 10, actions, observe=False)
+    assert bytes(room) == env.room.tobytes()
+    # The benchmark's smoke run prints every contender and ratio.
+    rates = sokoban_env.main(['--quick', '--dim-room', '6', '6',
+                              '--num-boxes', '1'])
+    printed = capsys.readouterr().out
+    assert all(name in printed for name in rates) and 'goal 50%' in printed

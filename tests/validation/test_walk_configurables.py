@@ -78,6 +78,7 @@ def test_a_wrong_binding_is_refused(capsys, finished_run, full_name, parameter,
 
 def test_only_keras_objects_and_framework_arguments_go_unchecked():
     assert unchecked_parameters() == {
+        'alpacka.agents.search_trace.SearchTraceCallback': ['agent'],
         'alpacka.networks.KerasNetwork': ['optimizer', 'loss', 'loss_weights',
                                           'metrics', 'train_callbacks'],
         'alpacka.networks.keras.categorical_crossentropy_from_logits': [
