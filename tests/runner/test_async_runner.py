@@ -52,33 +52,32 @@ def _check_rate_contract(output_dir, ratio=1.0, min_size=40):
         assert abs(n_updates - ratio * (n_steps - min_size)) <= tolerance
 
 
-@pytest.mark.parametrize('n_collectors', [1, 2])
-def test_async_sac_counts_every_step_once(ray_cluster, tmp_path, n_collectors):
-    del ray_cluster
-    _config('Runner.n_epochs = 3', f'AsyncTraining.n_collectors = {n_collectors}',
-            'AsyncTraining.collector_cpus = 0.5')
-    runner = runner_lib.Runner(str(tmp_path))
-    runner.run()
-    assert metric_values(tmp_path, 'counters/env_steps') == {
-        0: 100, 1: 200, 2: 300}
-    assert metric_values(tmp_path, 'async/replay_size') == {
-        0: 100, 1: 200, 2: 300}
-    # 30-step episodes, 2 envs per collector: with s of the 300 steps
-    # (chunks of 20) taken by one collector, its envs end s // 60 each.
-    possible = {2 * (s // 60) + 2 * ((300 - s) // 60)
-                for s in range(0, 301, 20)} if n_collectors == 2 else {10}
-    assert sum(metric_values(tmp_path, 'episode/count').values()) in possible
-    _, trainer_state = checkpointed_state(tmp_path)
-    assert trainer_state['replay_buffer']['size'] == 300
+def _check_counts(output_dir, n_epochs, n_collectors):
+    """Every step counted once in an uninterrupted run of n_epochs of 100
+    steps (2 envs of 30-step episodes per collector), 1 update per step
+    after the first 40, and the async metrics in range."""
+    n_steps = 100 * n_epochs
+    per_epoch = {epoch: 100 * (epoch + 1) for epoch in range(n_epochs)}
+    assert metric_values(output_dir, 'counters/env_steps') == per_epoch
+    assert metric_values(output_dir, 'async/replay_size') == per_epoch
+    # With s of the steps (chunks of 20) taken by one collector, its envs
+    # end s // 60 episodes each.
+    possible = {2 * (s // 60) + 2 * ((n_steps - s) // 60)
+                for s in range(0, n_steps + 1, 20)} if n_collectors == 2 else {
+                    2 * (n_steps // 60)}
+    assert sum(metric_values(output_dir, 'episode/count').values()) in possible
+    _, trainer_state = checkpointed_state(output_dir)
+    assert trainer_state['replay_buffer']['size'] == n_steps
     assert_no_transition_twice(trainer_state['replay_buffer'])
     # 1 update per step after the first 40 steps, within the tolerance
     # (the learner may run up to one chunk per collector behind or ahead).
-    total_updates = sum(metric_values(tmp_path, 'train/n_updates').values())
-    assert abs(total_updates - (300 - 40)) <= 20 * n_collectors + 2
-    lag = metric_values(tmp_path, 'async/policy_lag_mean')
+    total_updates = sum(metric_values(output_dir, 'train/n_updates').values())
+    assert abs(total_updates - (n_steps - 40)) <= 20 * n_collectors + 2
+    lag = metric_values(output_dir, 'async/policy_lag_mean')
     assert all(value >= 0 for value in lag.values())
-    assert metric_values(tmp_path, 'async/collector_restarts')[2] == 0
-    busy = metric_values(tmp_path, 'async/learner_busy_fraction')
+    assert metric_values(output_dir, 'async/collector_restarts')[
+        n_epochs - 1] == 0
+    busy = metric_values(output_dir, 'async/learner_busy_fraction')
     assert all(0 <= value <= 1 for value in busy.values())
 
 
@@ -116,8 +115,9 @@ def test_a_killed_collector_is_replaced_and_the_run_goes_on(ray_cluster,
 def test_the_checkpoint_keeps_the_rate_counts_and_a_rerun_resumes(ray_cluster,
                                                                   tmp_path):
     del ray_cluster
-    _config('Runner.n_epochs = 2')
+    _config('Runner.n_epochs = 2')  # One collector.
     runner_lib.Runner(str(tmp_path)).run()
+    _check_counts(tmp_path, n_epochs=2, n_collectors=1)
     runner_state, _ = checkpointed_state(tmp_path)
     assert runner_state['async']['rate_limiter']['inserted'] == 200
     updates_before = runner_state['async']['rate_limiter']['updates']
@@ -145,9 +145,16 @@ def _start_run(output_dir, ray_dir, n_epochs):
         stderr=subprocess.PIPE, text=True)
 
 
-def test_a_driver_killed_for_real_resumes_from_its_checkpoint(tmp_path):
+def test_a_driver_killed_for_real_resumes_from_its_checkpoint(ray_cluster,
+                                                             tmp_path, capsys):
     """SIGKILL the driver after its first checkpoint; the re-run resumes,
-    with the replay restored, every step counted once, and Ray gone."""
+    with the replay restored, every step counted once, and Ray gone.
+
+    The killed driver is a real process with a Ray instance of its own; the
+    re-run is in this process, on the session's Ray (what it tests is the
+    resume from what the killed process left, not a process).
+    """
+    del ray_cluster
     ray_dir = f'/tmp/alpacka-kill-{os.getpid()}'
     output_dir = tmp_path / 'run'
     try:
@@ -171,10 +178,11 @@ def test_a_driver_killed_for_real_resumes_from_its_checkpoint(tmp_path):
         assert not processes_mentioning(ray_dir)
 
         n_epochs = saved_epochs + 2
-        rerun = _start_run(output_dir, ray_dir, n_epochs=n_epochs)
-        _, stderr = rerun.communicate(timeout=240)
-        assert rerun.returncode == 0, stderr
-        assert f'Resuming from the checkpoint after epoch {saved_epochs}' in stderr
+        capsys.readouterr()
+        _config(f'Runner.n_epochs = {n_epochs}')
+        runner_lib.Runner(str(output_dir)).run()
+        assert (f'Resuming from the checkpoint after epoch {saved_epochs}'
+                in capsys.readouterr().err)
         steps = metric_values(output_dir, 'counters/env_steps')
         assert steps == {epoch: 100 * (epoch + 1) for epoch in range(n_epochs)}
         _, trainer_state = checkpointed_state(output_dir)
@@ -231,13 +239,12 @@ def test_a_trainer_without_a_replay_is_refused():
 
 
 def test_collectors_can_share_one_inference_actor(ray_cluster, tmp_path):
+    # Also the counts of two collectors (one collector's are checked in
+    # test_the_checkpoint_keeps_the_rate_counts_and_a_rerun_resumes).
     del ray_cluster
     _config('Runner.n_epochs = 2', "AsyncTraining.inference = 'shared'",
+            'AsyncTraining.n_collectors = 2',
             'AsyncTraining.collector_cpus = 0.5',
             'AsyncTraining.inference_cpus = 0.5')
     runner_lib.Runner(str(tmp_path)).run()
-    assert metric_values(tmp_path, 'counters/env_steps') == {0: 100, 1: 200}
-    _, trainer_state = checkpointed_state(tmp_path)
-    assert trainer_state['replay_buffer']['size'] == 200
-    assert_no_transition_twice(trainer_state['replay_buffer'])
-    assert sum(metric_values(tmp_path, 'train/n_updates').values()) > 100
+    _check_counts(tmp_path, n_epochs=2, n_collectors=2)

@@ -43,24 +43,6 @@ def _check_targets(held, discount=0.99, n_step=3):
     assert np.all(held['return'] >= 1.0)  # CartPole pays 1 per step.
 
 
-def test_dqn_runs_step_based_and_counts_every_step(tmp_path):
-    _config('Runner.n_epochs = 3')
-    runner = runner_lib.Runner(str(tmp_path))
-    runner.run()
-    steps = metric_values(tmp_path, 'counters/env_steps')
-    assert steps == {0: 100, 1: 200, 2: 300}
-    # Training starts at 50 datapoints (52 steps: 2 envs x 2 waiting steps).
-    updates = metric_values(tmp_path, 'train/n_updates')
-    assert sum(updates.values()) == pytest.approx(0.5 * (300 - 60), abs=6)
-    held = _replay_held(runner._trainer)  # pylint: disable=protected-access
-    waiting = runner._trainer._accumulator.n_pending_steps  # pylint: disable=protected-access
-    assert len(held['return']) + waiting == 300
-    _check_targets(held)
-    policies = metric_values(tmp_path, 'agent/policy/epsilon_greedy/episodes')
-    assert sum(policies.values()) == sum(
-        metric_values(tmp_path, 'episode/count').values())
-
-
 @pytest.mark.usefixtures('ray_cluster')
 def test_dqn_trains_asynchronously(tmp_path):
     _config('Runner.n_epochs = 2', 'Runner.async_training = @AsyncTraining()',
@@ -78,10 +60,31 @@ def test_dqn_trains_asynchronously(tmp_path):
     assert len(held['return']) + runner._trainer._accumulator.n_pending_steps == 200  # pylint: disable=protected-access
 
 
+def _check_step_based_run(output_dir, runner, n_epochs):
+    """Every step of an uninterrupted step-based run counted once, trained
+    on at the configured rate, and in the replay with valid targets."""
+    n_steps = 100 * n_epochs
+    steps = metric_values(output_dir, 'counters/env_steps')
+    assert steps == {epoch: 100 * (epoch + 1) for epoch in range(n_epochs)}
+    # Training starts at 50 datapoints (52 steps: 2 envs x 2 waiting steps).
+    updates = metric_values(output_dir, 'train/n_updates')
+    assert sum(updates.values()) == pytest.approx(0.5 * (n_steps - 60), abs=6)
+    held = _replay_held(runner._trainer)  # pylint: disable=protected-access
+    waiting = runner._trainer._accumulator.n_pending_steps  # pylint: disable=protected-access
+    assert len(held['return']) + waiting == n_steps
+    _check_targets(held)
+    policies = metric_values(output_dir,
+                             'agent/policy/epsilon_greedy/episodes')
+    assert sum(policies.values()) == sum(
+        metric_values(output_dir, 'episode/count').values())
+
+
 def test_resumed_dqn_keeps_replay_network_and_target(tmp_path):
+    # Its first run is also the check of an uninterrupted step-based run.
     _config('Runner.n_epochs = 2')
     first = runner_lib.Runner(str(tmp_path))
     first.run()
+    _check_step_based_run(tmp_path, first, n_epochs=2)
     held = _replay_held(first._trainer)  # pylint: disable=protected-access
     pending = first._trainer._accumulator.n_pending_steps  # pylint: disable=protected-access
     target = first.network.target_params

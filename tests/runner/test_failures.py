@@ -14,7 +14,8 @@ import sys
 
 import pytest
 
-from cli_helpers import QUICKSTART, REPO_ROOT, SMALL_CONFIG, read_metrics, write
+from cli_helpers import (QUICKSTART, REPO_ROOT, SMALL_CONFIG, main_in_process,
+                         read_metrics, write)
 
 from alpacka import metric_logging
 from alpacka.runner import cli
@@ -289,15 +290,24 @@ def test_env_raising_in_step(user_dir):
         0, 1, 2, 3}
 
 
-def test_ray_worker_killed_and_its_replacement_too(user_dir):
+def test_ray_worker_killed_and_its_replacement_too(ray_cluster, user_dir,
+                                                   monkeypatch, capsys):
+    # The killed processes are Ray workers: the driver is cli.main in this
+    # process, on the session's Ray (a subprocess would start a Ray of its
+    # own, twice).
+    del ray_cluster
+    monkeypatch.chdir(user_dir)
+    monkeypatch.syspath_prepend(str(user_dir))  # Workers import the module.
     config = _failing_env_config(user_dir, fail_after_resets=2, mode='kill')
     write(user_dir / 'ray.gin', f"""
 include '{config}'
 Runner.batch_stepper_class = @alpacka.batch_steppers.RayBatchStepper
 RayBatchStepper.n_workers = 1
 """)
-    args, stderr, output_dir = _run_until_it_fails(
-        user_dir, ['--config_file=ray.gin'])
+    args = ['--config_file=ray.gin', '--output_dir=out']
+    output_dir = user_dir / 'out'
+    assert main_in_process(args) == 1
+    stderr = capsys.readouterr().err
     paragraph = [line for line in stderr.splitlines()
                  if line.startswith('alpacka: error:')]
     assert len(paragraph) == 1, stderr
@@ -310,8 +320,7 @@ RayBatchStepper.n_workers = 1
     _assert_error_log(output_dir, 'ActorDiedError')
     assert _latest(output_dir) == 'epoch_000001'
 
-    result = _run(args, cwd=user_dir)
-    assert result.returncode == 0, result.stderr
+    assert main_in_process(args) == 0, capsys.readouterr().err
     assert _latest(output_dir) == 'epoch_000004'
 
 

@@ -31,8 +31,6 @@ def _config(*bindings):
                       'sac_pendulum.gin')], SMALL_RUN + list(bindings))
 
 
-
-
 def _check_small_run(output_dir, episode_counts=None):
     # Nothing is trained until the replay holds 50: in epoch 0 that is after
     # 52 steps, so 3 calls of 4 updates; then 60 updates an epoch.
@@ -46,8 +44,13 @@ def _check_small_run(output_dir, episode_counts=None):
     assert metric_values(output_dir, 'counters/env_steps')[2] == 180
 
 
-def test_sac_runs_step_based_through_the_runner(tmp_path):
-    _config('Runner.n_epochs = 3')
+@pytest.mark.usefixtures('ray_cluster')
+def test_sac_runs_step_based_with_the_ray_stepper(tmp_path):
+    # The uninterrupted run of the file (the LocalBatchStepper's counts are
+    # checked by test_resumed_sac_keeps_its_replay_and_counts).
+    _config('Runner.n_epochs = 3',
+            'Runner.batch_stepper_class = @alpacka.batch_steppers.'
+            'RayBatchStepper', 'RayBatchStepper.n_workers = 2')
     runner_lib.Runner(str(tmp_path)).run()
     _check_small_run(tmp_path)
     assert metric_values(tmp_path, 'agent/action_std')[1] > 0
@@ -56,15 +59,6 @@ def test_sac_runs_step_based_through_the_runner(tmp_path):
     epoch_s = metric_values(tmp_path, 'time/epoch_s')
     assert set(callbacks_s) == {0, 1, 2}
     assert 0 < callbacks_s[2] < epoch_s[2] and callbacks_s[2] > callbacks_s[1]
-
-
-@pytest.mark.usefixtures('ray_cluster')
-def test_sac_runs_step_based_with_the_ray_stepper(tmp_path):
-    _config('Runner.n_epochs = 3',
-            'Runner.batch_stepper_class = @alpacka.batch_steppers.'
-            'RayBatchStepper', 'RayBatchStepper.n_workers = 2')
-    runner_lib.Runner(str(tmp_path)).run()
-    _check_small_run(tmp_path)
 
 
 def test_resumed_sac_keeps_its_replay_and_counts(tmp_path):
