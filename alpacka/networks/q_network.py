@@ -369,9 +369,10 @@ class QNetwork(QValueNetwork):
         scalar = tf.TensorSpec((None,), tf.float32)
         specs = [obs_spec, tf.TensorSpec((None,), tf.int64), scalar, scalar,
                  obs_spec, scalar]
-        self._update_fn = tf.function(
-            self._update_step, input_signature=specs, autograph=False,
-            jit_compile=self._jit_compile).get_concrete_function()
+        # Traced on the first update: acting copies (steppers, workers,
+        # evaluation) never train, and the update is most of the build time.
+        self._update_specs = specs
+        self._update_fn = None
         self._predict_fns = [self._predict_fn_of(model, obs_spec)
                              for model in (self._model, self._target_model)]
 
@@ -412,6 +413,11 @@ class QNetwork(QValueNetwork):
             raise ValueError(
                 f'QNetwork trains on dicts with keys {list(BATCH_KEYS)}; the '
                 f'batch has {sorted(batch)}.') from error
+        if self._update_fn is None:
+            self._update_fn = self._tf.function(
+                self._update_step, input_signature=self._update_specs,
+                autograph=False,
+                jit_compile=self._jit_compile).get_concrete_function()
         outputs = self._update_fn(*arrays)
         self.last_td_errors = outputs['td_errors'].numpy()
         self._weights_changed()
