@@ -112,6 +112,17 @@ def assert_shows_step(driver, run_dir, trace, index):
         assert tuple(size) == picture.size
 
 
+def assert_root_table(driver, step):
+    """The root table shows the visit counts of the root's children."""
+    rows = driver.find_elements(By.CSS_SELECTOR, '#root-table tbody tr')
+    root = step['nodes'][0]
+    assert len(rows) == len(root['children'])
+    for row, edge in zip(rows, root['children']):
+        cells = row.find_elements(By.TAG_NAME, 'td')
+        assert cells[1].text == ('loop' if edge['node'] == 0 else
+                                 str(step['nodes'][edge['node']]['count']))
+
+
 def test_the_page_steps_through_an_episode_and_expands_the_tree(
         browser, explorer_url, recorded_run):
     run_dir, recorded = recorded_run
@@ -156,15 +167,9 @@ def test_the_page_steps_through_an_episode_and_expands_the_tree(
         body.send_keys(keys.Keys.ARROW_LEFT)
     assert_shows_step(browser, run_dir, trace, 0)
 
-    # The root table: the visit distribution of the root's children.
     step = trace['steps'][0]
-    rows = browser.find_elements(By.CSS_SELECTOR, '#root-table tbody tr')
+    assert_root_table(browser, step)
     root = step['nodes'][0]
-    assert len(rows) == len(root['children'])
-    for row, edge in zip(rows, root['children']):
-        cells = row.find_elements(By.TAG_NAME, 'td')
-        assert cells[1].text == ('loop' if edge['node'] == 0 else
-                                 str(step['nodes'][edge['node']]['count']))
 
     # Expand a child of the root that has children of its own.
     nodes = step['nodes']
