@@ -100,6 +100,18 @@ def n_passes(output_dir: str) -> Optional[int]:
     return int(match.group(1)) if match else None
 
 
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 30 s (metrics and checkpoints are on disk
+    and survive any kill)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def run_seed(seed: int, output_dir: str, minutes: float, goal: float,
              bindings: List[str], config: str = CONFIG) -> dict:
     """Runs one seed until the goal or the cap; returns its figures."""
@@ -118,13 +130,7 @@ def run_seed(seed: int, output_dir: str, minutes: float, goal: float,
             epoch = first_success(read_metrics(output_dir), goal)
             if epoch is not None:
                 break
-        if process.poll() is None:
-            # Its metrics are on disk and checkpoints survive any kill.
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(process)
     metrics = read_metrics(output_dir)
     epoch = first_success(metrics, goal)
     result = {'seed': seed, 'epoch': epoch, 'n_passes': n_passes(output_dir),

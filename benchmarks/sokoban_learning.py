@@ -13,8 +13,8 @@ with the minutes since launch, TensorFlow's start-up included), the minutes
 to the first evaluation at or above ``--goal`` (0.9), and, as a criterion
 less lucky than one evaluation of 64 rooms, to the first of three evaluations
 in a row whose mean reaches it; the median of each over seeds (a seed that
-misses the goal counts at the cap); with ``--run_to_cap`` the runs go on to
-the cap (not stopping at the goal) and the mean of each seed's last three
+misses the goal counts at the cap). A run stops once the three-in-a-row
+criterion is met; with ``--run_to_cap`` the runs go on to the cap and the mean of each seed's last three
 evaluations is printed too and the simulations per
 second of the training searches (``agent/model_steps`` per epoch over the
 epoch's collection time, in env steps of the model: each simulation steps the
@@ -85,22 +85,11 @@ def launch(seed: int, output_dir: str, config: str,
                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3'))
 
 
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL after 30 s (metrics and checkpoints are on disk)."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def run_seeds(seeds: List[int], base_dir: str, config: str, jobs: int,
               minutes: float, goal: float, bindings: List[str],
               run_to_cap: bool = False) -> List[dict]:
-    """Runs the seeds, jobs at a time, each until the goal (unless
-    run_to_cap) or the cap."""
+    """Runs the seeds, jobs at a time, each until three evaluations in a row
+    reach the goal on average (unless run_to_cap) or the cap."""
     pending = list(seeds)
     running: Dict[int, tuple] = {}
     results = []
@@ -113,11 +102,12 @@ def run_seeds(seeds: List[int], base_dir: str, config: str, jobs: int,
         time.sleep(5.0)
         for seed, (process, output_dir, start) in list(running.items()):
             points = curve(cartpole_learning.read_metrics(output_dir), start)
-            reached = not run_to_cap and any(value >= goal
-                                             for _, _, value in points)
+            # The headline criterion (three evaluations in a row).
+            reached = not run_to_cap and first_sustained(points,
+                                                         goal) is not None
             if (reached or process.poll() is not None
                     or time.time() - start > minutes * 60):
-                stop(process)
+                cartpole_learning.stop(process)
                 del running[seed]
                 metrics = cartpole_learning.read_metrics(output_dir)
                 points = curve(metrics, start)
