@@ -13,12 +13,12 @@ with the minutes since launch, TensorFlow's start-up included), the minutes
 to the first evaluation at or above ``--goal`` (0.9), and, as a criterion
 less lucky than one evaluation of 64 rooms, to the first of three evaluations
 in a row whose mean reaches it; the median of each over seeds (a seed that
-misses the goal counts at the cap). A run stops once the three-in-a-row
-criterion is met; with ``--run_to_cap`` the runs go on to the cap and the mean of each seed's last three
-evaluations is printed too and the simulations per
-second of the training searches (``agent/model_steps`` per epoch over the
-epoch's collection time, in env steps of the model: each simulation steps the
-four actions of its leaf). The load average is printed before and after: the
+misses the goal counts at the cap), and the model steps per second of the
+training searches (``agent/model_steps`` over the epochs' collection time;
+each simulation steps the four actions of its leaf). A run stops once the
+three-in-a-row criterion is met; with ``--run_to_cap`` the runs go on to the
+cap, and the mean of each seed's last three evaluations is printed too. The
+load average is printed before and after: the
 runs share this 2-core machine with each other and with whatever else runs.
 
 Usage:
