@@ -35,7 +35,6 @@ passes (a pass expands several leaves in a row), available to both rules.
 """
 
 import itertools
-import math
 from typing import Annotated, Any, Callable, Dict, Iterable, List, Optional
 
 import gymnasium
@@ -43,6 +42,7 @@ import numpy as np
 
 from alpacka import data
 from alpacka.agents import base
+from alpacka.agents import core
 from alpacka.agents import mcts_values
 from alpacka.agents import planning_metrics
 from alpacka.agents import search_graph
@@ -55,51 +55,10 @@ ROOT_SELECTIONS = ('puct', 'gumbel')
 # floats (see _evaluate).
 _PYTHON_SOFTMAX_MAX_SIZE = 32
 GUMBEL_Q_BOUNDS = ('graph', 'root')
-DEFAULT_DISCOUNT = 0.99
 
 # The original project's names, importable from here as its configs say.
 ScalarValueTraits = mcts_values.ScalarValueTraits
 ScalarValueAccumulator = mcts_values.ScalarValueAccumulator
-
-
-def _discount(discount: Optional[float], gamma: Optional[float]) -> float:
-    """discount, or its original name gamma (one of them), or 0.99."""
-    if gamma is None:
-        return DEFAULT_DISCOUNT if discount is None else discount
-    if discount is not None:
-        raise validation.ArgumentError(
-            f'DeterministicMCTSAgent is given both discount = {discount!r} '
-            f'and gamma = {gamma!r}: gamma is the original project\'s name '
-            f'of discount; bind one of them.')
-    return gamma
-
-
-def _tree_rule(value_accumulator_class: Optional[Callable],
-               use_policy: Optional[bool], root_selection: str) -> str:
-    """'value' for the original's ScalarValueAccumulator, else 'puct'."""
-    if value_accumulator_class is None:
-        return 'puct'
-    name = getattr(value_accumulator_class, '__name__',
-                   repr(value_accumulator_class))
-    binding = f'DeterministicMCTSAgent.value_accumulator_class = {name}'
-    if value_accumulator_class is not mcts_values.ScalarValueAccumulator:
-        raise validation.ArgumentError(
-            f'{binding}: the only accumulator implemented is the original '
-            f'project\'s mean, '
-            f'@alpacka.agents.deterministic_mcts.ScalarValueAccumulator; '
-            f'bind it, or leave value_accumulator_class unset for the '
-            f'AlphaZero-style search.')
-    if use_policy:
-        raise validation.ArgumentError(
-            f'{binding} selects the original project\'s search, which rates '
-            f'nodes by value alone, but use_policy = True asks for policy '
-            f'priors: drop one of the two bindings.')
-    if root_selection != 'puct':
-        raise validation.ArgumentError(
-            f'{binding} selects the original project\'s greedy search, but '
-            f'root_selection = {root_selection!r} asks for another root '
-            f'rule: drop one of the two bindings.')
-    return 'value'
 
 
 @validation.configurable(module='alpacka.agents')
@@ -237,9 +196,9 @@ class DeterministicMCTSAgent(base.OnlineAgent):
             backpropagate_intermediate_expansion: bool = False,
             parameter_schedules: Optional[Dict[str, Callable]] = None):
         super().__init__(parameter_schedules)
-        discount = _discount(discount, gamma)
-        tree_rule = _tree_rule(value_accumulator_class, use_policy,
-                               root_selection)
+        discount = mcts_values.resolve_discount(discount, gamma)
+        tree_rule = mcts_values.resolve_tree_rule(value_accumulator_class,
+                                                  use_policy, root_selection)
         if use_policy is None:
             use_policy = tree_rule == 'puct'
         if n_leaves_to_expand > 1 and n_leaves_per_request > 1:
@@ -508,7 +467,8 @@ class DeterministicMCTSAgent(base.OnlineAgent):
         """Sets the nodes' value (and prior) from the network's predictions.
 
         The priors are ``softmax(logits)``: ``exp(logits - max)`` normalised
-        by its sum (core.softmax_weights' operations and order), stored as
+        by its sum (``core.softmax_weights``, or its operations and order in
+        numpy for a large batch), stored as
         plain floats, which selection reads faster than numpy scalars. A few
         rows (the usual request: the children of one or a few leaves) are
         cheaper in Python floats than in numpy calls, a large batch the other
@@ -531,10 +491,9 @@ class DeterministicMCTSAgent(base.OnlineAgent):
                 for node, prior in zip(nodes, priors):
                     node.prior = prior
             else:
-                exp = math.exp
+                softmax_weights = core.softmax_weights
                 for node, row in zip(nodes, logits.tolist()):
-                    best = max(row)
-                    weights = [exp(logit - best) for logit in row]
+                    weights = softmax_weights(row)
                     total = sum(weights)
                     node.prior = [weight / total for weight in weights]
         else:

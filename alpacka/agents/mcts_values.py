@@ -22,11 +22,17 @@ These classes carry those names (Gin module
   graph keeps the same mean inline, on its nodes, rather than one object per
   node. The class itself computes it for one node (its tests check the graph
   against it).
+
+The functions resolving DeterministicMCTSAgent's arguments between the
+original's names and today's (``gamma`` / ``discount``, the traits /
+``dead_end_value``, the accumulator / the tree rule) live here too.
 """
 
-from typing import Optional
+from typing import Callable, Optional
 
 from alpacka.utils import validation
+
+DEFAULT_DISCOUNT = 0.99
 
 
 @validation.configurable(module='alpacka.agents.deterministic_mcts')
@@ -120,3 +126,54 @@ def resolve_dead_end_value(value_traits_class: Optional[type],
             f'zero = 0.0): use '
             f'@alpacka.agents.deterministic_mcts.ScalarValueTraits.')
     return float(dead_end)
+
+
+def resolve_discount(discount: Optional[float], gamma: Optional[float]) -> float:
+    """DeterministicMCTSAgent's discount, or its original name gamma (one of
+    them), or 0.99.
+
+    Raises:
+        ArgumentError: Both are given.
+    """
+    if gamma is None:
+        return DEFAULT_DISCOUNT if discount is None else discount
+    if discount is not None:
+        raise validation.ArgumentError(
+            f'DeterministicMCTSAgent is given both discount = {discount!r} '
+            f'and gamma = {gamma!r}: gamma is the original project\'s name '
+            f'of discount; bind one of them.')
+    return gamma
+
+
+def resolve_tree_rule(value_accumulator_class: Optional[Callable],
+               use_policy: Optional[bool], root_selection: str) -> str:
+    """The SearchGraph tree_rule DeterministicMCTSAgent's arguments ask for:
+    'value' for the original's ScalarValueAccumulator, else 'puct'.
+
+    Raises:
+        ArgumentError: Another accumulator, or one combined with policy
+            priors or Gumbel root selection.
+    """
+    if value_accumulator_class is None:
+        return 'puct'
+    name = getattr(value_accumulator_class, '__name__',
+                   repr(value_accumulator_class))
+    binding = f'DeterministicMCTSAgent.value_accumulator_class = {name}'
+    if value_accumulator_class is not ScalarValueAccumulator:
+        raise validation.ArgumentError(
+            f'{binding}: the only accumulator implemented is the original '
+            f'project\'s mean, '
+            f'@alpacka.agents.deterministic_mcts.ScalarValueAccumulator; '
+            f'bind it, or leave value_accumulator_class unset for the '
+            f'AlphaZero-style search.')
+    if use_policy:
+        raise validation.ArgumentError(
+            f'{binding} selects the original project\'s search, which rates '
+            f'nodes by value alone, but use_policy = True asks for policy '
+            f'priors: drop one of the two bindings.')
+    if root_selection != 'puct':
+        raise validation.ArgumentError(
+            f'{binding} selects the original project\'s greedy search, but '
+            f'root_selection = {root_selection!r} asks for another root '
+            f'rule: drop one of the two bindings.')
+    return 'value'

@@ -68,6 +68,8 @@ from typing import (Any, Callable, Container, Iterator, List, Optional,
 
 import numpy as np
 
+from alpacka.agents import core
+
 # Q in units of return: the exploration weight is in units of return too.
 IDENTITY_Q_SCALE = 1.0
 
@@ -284,20 +286,10 @@ def choose_action(visits: np.ndarray, qualities: np.ndarray,
     """
     if temperature == 0:
         return argmax_tie_break(visits, qualities, rng)
-    return sample_index(temperature_probabilities(visits, temperature), rng)
-
-
-def sample_index(probabilities: np.ndarray, rng: np.random.Generator) -> int:
-    """An index drawn with the given probabilities: [n] summing to 1.
-
-    The draw ``rng.choice(n, p=probabilities)`` makes (the normalised
-    cumulative sum searched for one ``rng.random()``), so the same index and
-    the same generator state, without choice's argument checks, which cost
-    more than the search's last simulations at every move.
-    """
-    cdf = np.cumsum(probabilities)
-    cdf /= cdf[-1]
-    return int(cdf.searchsorted(rng.random(), side='right'))
+    # Plain floats: the same index and generator state as
+    # rng.choice(n, p=...), without its argument checks (every move).
+    return core.sample_index(
+        temperature_probabilities(visits, temperature).tolist(), rng)
 
 
 # -- Gumbel at the root. ------------------------------------------------------
