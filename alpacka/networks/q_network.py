@@ -369,10 +369,8 @@ class QNetwork(QValueNetwork):
         scalar = tf.TensorSpec((None,), tf.float32)
         specs = [obs_spec, tf.TensorSpec((None,), tf.int64), scalar, scalar,
                  obs_spec, scalar]
-        # Traced on the first update: acting copies (steppers, workers,
-        # evaluation) never train, and the update is most of the build time.
+        # Traced on the first update (see TensorFlowNetwork._traced_once).
         self._update_specs = specs
-        self._update_fn = None
         self._predict_fns = [self._predict_fn_of(model, obs_spec)
                              for model in (self._model, self._target_model)]
 
@@ -413,12 +411,9 @@ class QNetwork(QValueNetwork):
             raise ValueError(
                 f'QNetwork trains on dicts with keys {list(BATCH_KEYS)}; the '
                 f'batch has {sorted(batch)}.') from error
-        if self._update_fn is None:
-            self._update_fn = self._tf.function(
-                self._update_step, input_signature=self._update_specs,
-                autograph=False,
-                jit_compile=self._jit_compile).get_concrete_function()
-        outputs = self._update_fn(*arrays)
+        outputs = self._traced_once('update', self._update_step,
+                                    lambda: self._update_specs,
+                                    self._jit_compile)(*arrays)
         self.last_td_errors = outputs['td_errors'].numpy()
         self._weights_changed()
         return {'loss': float(outputs['loss']),

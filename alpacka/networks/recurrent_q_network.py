@@ -257,7 +257,6 @@ class RecurrentQNetwork(q_network.QValueNetwork):
             rmsprop_epsilon, rmsprop_centered))
         self.last_td_errors: Optional[np.ndarray] = None
         self.last_priorities: Optional[np.ndarray] = None
-        self._update_fns: Dict[tuple, Any] = {}  # By (burn-in, length).
         # Compiled on first use: a learner that never acts never traces them.
         self._predict_fns = [None, None]
 
@@ -288,20 +287,21 @@ class RecurrentQNetwork(q_network.QValueNetwork):
                            autograph=False).get_concrete_function()
 
     def _update_fn(self, burn_in: int, length: int) -> Any:
-        """The compiled update of sequences of length steps."""
-        if (burn_in, length) not in self._update_fns:
+        """The compiled update of sequences of length steps (traced once per
+        burn-in and length)."""
+        def signature() -> list:
             tf = self._tf
             observations, state = self._specs(length + 1)
             steps = tf.TensorSpec((None, length), tf.float32)
             indices = tf.TensorSpec((None, length), tf.int64)
             per_sequence = tf.TensorSpec((None,), tf.float32)
-            specs = [observations, indices, steps, steps, indices, steps,
-                     per_sequence, per_sequence] + state
-            self._update_fns[burn_in, length] = tf.function(
-                lambda *args: self._update_step(burn_in, *args),
-                input_signature=specs, autograph=False,
-                jit_compile=self._jit_compile).get_concrete_function()
-        return self._update_fns[burn_in, length]
+            return [observations, indices, steps, steps, indices, steps,
+                    per_sequence, per_sequence] + state
+
+        return self._traced_once(
+            ('update', burn_in, length),
+            lambda *args: self._update_step(burn_in, *args), signature,
+            self._jit_compile)
 
     # -- The update. ---------------------------------------------------------
 

@@ -278,9 +278,8 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
 
     def _compile(self) -> None:
         """Traces inference and the params' read and write now; the update
-        and the TD targets on first use (``_traced``), since most copies of a
-        network (in steppers, workers, evaluation) only act, and tracing the
-        update is most of a network's build time."""
+        and the TD targets on first use (``TensorFlowNetwork._traced_once``).
+        """
         tf = self._tf
         obs_spec = tf.TensorSpec((None,) + self._observation_shape, tf.float32)
         scalar_spec = tf.TensorSpec((None,), tf.float32)
@@ -289,11 +288,8 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
         self._predict_fn = tf.function(
             self._predict_step, input_signature=[obs_spec],
             autograph=False).get_concrete_function()
-        self._lazy_fns = {
-            'update': (self._update.step, batch_specs),
-            'target': (self._update.critic_target,
-                       [scalar_spec, scalar_spec, obs_spec])}
-        self._traced_fns = {}
+        self._batch_specs = batch_specs
+        self._target_specs = [scalar_spec, scalar_spec, obs_spec]
         variables = self._variables()
         self._read_fn = tf.function(
             lambda: [tf.identity(var) for var in variables],
@@ -308,17 +304,6 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
             assign, input_signature=[tf.TensorSpec(var.shape, var.dtype)
                                      for var in variables],
             autograph=False).get_concrete_function()
-
-    def _traced(self, name: str) -> Any:
-        """The concrete function of 'update' or 'target', traced once."""
-        function = self._traced_fns.get(name)
-        if function is None:
-            fn, signature = self._lazy_fns[name]
-            function = self._tf.function(
-                fn, input_signature=signature,
-                autograph=False).get_concrete_function()
-            self._traced_fns[name] = function
-        return function
 
     # -- Inference. --------------------------------------------------------------
 
@@ -404,7 +389,8 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
         the statistics of its joint batch instead).
         """
         self._sync_variables()
-        return self._traced('target')(
+        return self._traced_once('target', self._update.critic_target,
+                                 lambda: self._target_specs)(
             np.asarray(reward, np.float32).reshape(-1),
             np.asarray(terminated, np.float32).reshape(-1),
             self._observations(next_observation)).numpy()
@@ -431,7 +417,9 @@ class SoftActorCriticNetwork(tensorflow_base.TensorFlowNetwork):
         self._sync_variables()
         self._numpy_actor.invalidate()
         return {key: float(value) for key, value in
-                self._traced('update')(*self._batch_arrays(batch)).items()}
+                self._traced_once('update', self._update.step,
+                                  lambda: self._batch_specs)(
+                                      *self._batch_arrays(batch)).items()}
 
     def update(self, batch: Any) -> Dict[str, float]:
         """One update step on a batch; returns its metrics.

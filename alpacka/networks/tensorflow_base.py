@@ -46,8 +46,8 @@ network's weights. Across Alpacka they follow one contract:
 import itertools
 import math
 import random
-from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional,
-                    Sequence)
+from typing import (Any, Callable, Dict, Hashable, Iterator, List, Mapping,
+                    Optional, Sequence)
 
 import numpy as np
 
@@ -179,8 +179,32 @@ class TensorFlowNetwork(core.TrainableNetwork):
         self._init_kwargs = dict(init_kwargs)
         self._tf, self._keras = tensorflow_import.import_tensorflow()
         self._optimizers = []
+        self._traced_functions: Dict[Hashable, Any] = {}
 
     # -- Building. -----------------------------------------------------------
+
+    def _traced_once(self, key: Hashable, fn: Callable,
+                     make_signature: Callable[[], Sequence[Any]],
+                     jit_compile: Optional[bool] = None) -> Any:
+        """fn's concrete function, traced on the first call with this key.
+
+        Networks trace their updates here, on first use: the acting copies
+        of a network (in steppers, Ray workers, evaluation) never train, and
+        tracing an update is most of a network's build time.
+
+        Args:
+            key: Names the function (e.g. 'update', or the update's shape).
+            fn: What to trace (its Python runs only while tracing).
+            make_signature: Returns the input TensorSpecs (called once).
+            jit_compile: tf.function's jit_compile.
+        """
+        function = self._traced_functions.get(key)
+        if function is None:
+            function = self._tf.function(
+                fn, input_signature=list(make_signature()), autograph=False,
+                jit_compile=jit_compile).get_concrete_function()
+            self._traced_functions[key] = function
+        return function
 
     def _build_seeded(self, build_fn: Callable[[], Any],
                       seed: Optional[int]) -> Any:
