@@ -7,11 +7,6 @@ from typing import Any, Dict, List
 from alpacka import errors
 from alpacka.utils import run_directory
 
-# What run_directory.trace_file_name makes.
-_TRACE_NAME = re.compile(
-    r'^(?P<mode>[a-z]+)-epoch(?P<epoch>\d+|none)-env(?P<env_index>\d+)-'
-    r'episode(?P<episode_index>\d+)' + re.escape(run_directory.TRACE_SUFFIX)
-    + '$')
 _IMAGE_NAME = re.compile(r'^[0-9a-f]{8,64}\.png$')
 
 
@@ -21,7 +16,7 @@ class TraceDirectoryError(errors.UserError):
 
 def _has_traces(directory: str) -> bool:
     return os.path.isdir(directory) and any(
-        _TRACE_NAME.match(entry) for entry in os.listdir(directory))
+        is_trace_name(entry) for entry in os.listdir(directory))
 
 
 def find_traces_dir(directory: str) -> str:
@@ -68,15 +63,11 @@ def list_traces(traces_dir: str) -> List[Dict[str, Any]]:
     """
     listing = []
     for entry in os.listdir(traces_dir):
-        match = _TRACE_NAME.match(entry)
-        if match is None:
+        fields = run_directory.parse_trace_file_name(entry)
+        if fields is None:
             continue
-        epoch = match['epoch']
         listing.append({
-            'name': entry, 'mode': match['mode'],
-            'epoch': None if epoch == 'none' else int(epoch),
-            'env_index': int(match['env_index']),
-            'episode_index': int(match['episode_index']),
+            'name': entry, **fields,
             'size': os.path.getsize(os.path.join(traces_dir, entry))})
     listing.sort(key=lambda item: (item['mode'] != 'train', item['mode'],
                                    -1 if item['epoch'] is None
@@ -87,7 +78,7 @@ def list_traces(traces_dir: str) -> List[Dict[str, Any]]:
 
 def is_trace_name(name: str) -> bool:
     """Whether name is a trace file's name (nothing that leaves the dir)."""
-    return _TRACE_NAME.match(name) is not None
+    return run_directory.parse_trace_file_name(name) is not None
 
 
 def is_image_name(name: str) -> bool:

@@ -39,7 +39,8 @@ Only names live here, no RL: every package may import it.
 """
 
 import os
-from typing import Optional
+import re
+from typing import Any, Dict, Optional
 
 METRICS_FILE = 'metrics.jsonl'
 CONFIG_FILE = 'config.gin'
@@ -110,6 +111,28 @@ def trace_file_name(mode: str, epoch: Optional[int], env_index: int,
     epoch_part = 'none' if epoch is None else f'{epoch:04d}'
     return (f'{mode}-epoch{epoch_part}-env{env_index:03d}-'
             f'episode{episode_index:04d}{TRACE_SUFFIX}')
+
+
+_TRACE_FILE_NAME = re.compile(
+    r'^(?P<mode>[a-z]+)-epoch(?P<epoch>\d+|none)-env(?P<env_index>\d+)-'
+    r'episode(?P<episode_index>\d+)' + re.escape(TRACE_SUFFIX) + '$')
+
+
+def parse_trace_file_name(name: str) -> Optional[Dict[str, Any]]:
+    """What trace_file_name made name from, or None for another name.
+
+    Returns:
+        {'mode', 'epoch' (None outside a Runner), 'env_index',
+        'episode_index'}.
+    """
+    match = _TRACE_FILE_NAME.match(name)
+    if match is None:
+        return None
+    epoch = match['epoch']
+    return {'mode': match['mode'],
+            'epoch': None if epoch == 'none' else int(epoch),
+            'env_index': int(match['env_index']),
+            'episode_index': int(match['episode_index'])}
 
 
 def supervisor_log_path(output_dir: str) -> str:
